@@ -1,0 +1,1 @@
+"""The attack-path engine: the inventory model, the IAM policy evaluator and the graph."""
