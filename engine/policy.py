@@ -171,9 +171,7 @@ def parse_policy(document: Any, source: PolicySource) -> Policy:
         try:
             document = json.loads(document)
         except json.JSONDecodeError as error:
-            raise PolicyError(
-                f"{source.policy_id}: policy document is not valid JSON ({error})"
-            ) from error
+            raise PolicyError(f"{source.policy_id}: policy document is not valid JSON ({error})") from error
     if not isinstance(document, dict):
         raise PolicyError(f"{source.policy_id}: a policy document must be a JSON object")
     raw_statements = document.get("Statement")
@@ -183,7 +181,5 @@ def parse_policy(document: Any, source: PolicySource) -> Policy:
         raw_statements = [raw_statements]
     if not isinstance(raw_statements, list):
         raise PolicyError(f"{source.policy_id}: Statement must be an object or a list of objects")
-    statements = tuple(
-        parse_statement(raw, source, index) for index, raw in enumerate(raw_statements)
-    )
+    statements = tuple(parse_statement(raw, source, index) for index, raw in enumerate(raw_statements))
     return Policy(source=source, statements=statements)

@@ -1,0 +1,176 @@
+"""The `deputy` command line.
+
+Exit codes: 0 on success whatever the decision or finding, 2 on bad usage or bad
+input (with a one-line message naming the file, field or value, and no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from api import render
+from engine.authorizer import Authorizer
+from engine.errors import DeputyError, UsageError
+from engine.evaluator import Evaluation
+from engine.graph import DeputyGraph, build_graph, condition_json
+from engine.sensitivity import load_sensitivity
+from ingest.snapshot import load_snapshot
+from queries import embedded
+
+logger = logging.getLogger("deputy")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"deputy: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="deputy",
+        description="Find confused-deputy attack paths through Amazon Bedrock agents.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to standard error")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def snapshot_command(name: str, help_text: str) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=help_text, description=help_text)
+        command.add_argument("snapshot", help="snapshot folder (see docs/snapshot-format.md)")
+        command.add_argument(
+            "--format",
+            choices=("table", "json"),
+            default="table",
+            help="output format (default: table)",
+        )
+        command.add_argument("--config", help="TOML file with sensitivity rules (default: built-in rules)")
+        return command
+
+    snapshot_command("analyze", "every invoker's blast radius through agents, and the confused-deputy paths")
+
+    check = snapshot_command("check", "one policy decision, like AWS's policy simulator")
+    check.add_argument(
+        "--principal",
+        required=True,
+        help="user, role or assumed-role session ARN, a service principal, or 'anonymous'",
+    )
+    check.add_argument("--action", required=True, help="action such as s3:GetObject")
+    check.add_argument("--resource", required=True, help="resource ARN")
+    check.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="condition key value; repeat a key for several values",
+    )
+
+    paths = snapshot_command("paths", "paths from a principal to one resource or to every resource it reaches")
+    paths.add_argument("--from", dest="source", required=True, help="user or role ARN where paths start")
+    paths.add_argument(
+        "--to",
+        dest="target",
+        help="ARN of the resource where paths end (default: every reached resource)",
+    )
+
+    radius = snapshot_command("blast-radius", "every sensitive resource a principal reaches, with the explaining path")
+    radius.add_argument("--principal", required=True, help="user or role ARN")
+    radius.add_argument("--all", action="store_true", help="include resources that are not sensitive")
+    return parser
+
+
+def _load(args: argparse.Namespace) -> DeputyGraph:
+    snapshot = load_snapshot(args.snapshot)
+    return build_graph(snapshot, load_sensitivity(args.config))
+
+
+def _require_node(deputy: DeputyGraph, arn: str, option: str) -> None:
+    if arn not in deputy.graph:
+        raise UsageError(f"{option} {arn!r} is not in the snapshot; give the ARN of a user or role it holds")
+
+
+def _context(pairs: list[str]) -> dict[str, tuple[str, ...]]:
+    values: dict[str, list[str]] = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator or not key:
+            raise UsageError(f"--context {pair!r} is invalid; write KEY=VALUE, for example aws:SourceIp=203.0.113.7")
+        values.setdefault(key, []).append(value)
+    return {key: tuple(items) for key, items in values.items()}
+
+
+def _evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
+    return {
+        "decision": str(evaluation.decision),
+        "reason": evaluation.reason,
+        "granting": [statement.describe() for statement in evaluation.granting],
+        "permitting": [statement.describe() for statement in evaluation.permitting],
+        "denying": [statement.describe() for statement in evaluation.denying],
+        "conditions": [condition_json(clause, "allow-if") for clause in evaluation.conditions]
+        + [condition_json(clause, "deny-if") for clause in evaluation.deny_conditions],
+        "missing_context_keys": sorted(evaluation.missing_keys),
+    }
+
+
+def _check(args: argparse.Namespace) -> dict[str, Any]:
+    snapshot = load_snapshot(args.snapshot)
+    authorizer = Authorizer(snapshot, graph_mode=False)
+    principal = authorizer.request_principal(args.principal)
+    if not args.resource.startswith("arn:") and args.resource != "*":
+        raise UsageError(
+            f"--resource {args.resource!r} is not an ARN; give a resource ARN such as arn:aws:s3:::bucket/key"
+        )
+    if ":" not in args.action:
+        raise UsageError(f"--action {args.action!r} is invalid; write SERVICE:Action, for example s3:GetObject")
+    evaluation = authorizer.decide(principal, args.action, args.resource, given=_context(args.context))
+    result = _evaluation_json(evaluation)
+    result.update({"principal": args.principal, "action": args.action, "resource": args.resource})
+    return result
+
+
+def _print(result: dict[str, Any], fmt: str, text: str) -> None:
+    if fmt == "json":
+        json.dump(result, sys.stdout, indent=2, sort_keys=False)
+        sys.stdout.write("\n")
+    else:
+        print(text)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command == "check":
+            result = _check(args)
+            _print(result, args.format, render.check_text(result))
+            return 0
+        deputy = _load(args)
+        if args.command == "analyze":
+            result = embedded.analyze(deputy)
+            _print(result, args.format, render.analyze_text(result))
+        elif args.command == "blast-radius":
+            _require_node(deputy, args.principal, "--principal")
+            result = embedded.blast_radius_json(deputy, args.principal, sensitive_only=not args.all)
+            _print(result, args.format, render.blast_radius_text(result))
+        elif args.command == "paths":
+            _require_node(deputy, args.source, "--from")
+            if args.target is not None and args.target not in deputy.graph:
+                raise UsageError(f"--to {args.target!r} is not in the snapshot; give the ARN of a resource it holds")
+            result = embedded.paths_json(deputy, args.source, args.target)
+            _print(result, args.format, render.paths_text(result))
+    except DeputyError as error:
+        print(f"deputy: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())

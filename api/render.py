@@ -1,0 +1,113 @@
+"""Text output for people; scripts use `--format json`, whose shape is the stable interface."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.graph import condition_text
+
+
+def _name(node: dict[str, Any]) -> str:
+    return f"{node.get('name') or node['arn']} ({node['label']})"
+
+
+def path_lines(path: dict[str, Any], indent: str = "    ") -> list[str]:
+    """A path as one line per edge, with the granting statements under each permission."""
+    flags = []
+    if path["confused_deputy"]:
+        flags.append("CONFUSED DEPUTY")
+    if path["conditional"]:
+        flags.append("conditional")
+    if path["weak"]:
+        flags.append("only through the agent's own role")
+    target = path["nodes"][-1]
+    header = f"{indent}{path['access']} {_name(target)}  [{path['kind']}]"
+    if flags:
+        header += "  " + ", ".join(flags)
+    lines = [header]
+    names = {node["arn"]: _name(node) for node in path["nodes"]}
+    for edge in path["edges"]:
+        lines.append(f"{indent}  {names[edge['from']]} -[{edge['type']}]-> {names[edge['to']]}")
+        for statement in edge.get("statements", []):
+            sid = f" {statement['sid']}" if statement.get("sid") else ""
+            lines.append(
+                f"{indent}      granted by {statement['policy']} statement {statement['statement_index']}{sid}"
+            )
+        for condition in edge.get("conditions", []):
+            lines.append(f"{indent}      {condition_text(condition)}")
+        if edge.get("note"):
+            lines.append(f"{indent}      note: {edge['note']}")
+    return lines
+
+
+def analyze_text(result: dict[str, Any]) -> str:
+    summary = result["summary"]
+    lines = [f"deputygraph analysis of {result['snapshot']}", "", "Summary"]
+    lines.append(f"  accounts: {summary['accounts']}, relationships: {summary['relationships']}")
+    lines.append("  " + ", ".join(f"{label}: {count}" for label, count in summary["nodes"].items()))
+    lines.append(f"  principals that can invoke an agent: {summary['invokers']}")
+    lines.append(f"  sensitive targets reached through agents: {summary['sensitive_targets_reached_through_agents']}")
+    lines.append(
+        f"  confused-deputy paths: {summary['confused_deputy_paths']} "
+        f"(held by {summary['invokers_with_confused_deputy_paths']} invokers)"
+    )
+    if result["not_seen"]:
+        lines += ["", "Not analysed (missing from the snapshot)"]
+        lines += [f"  - {note}" for note in result["not_seen"]]
+    for entry in result["invokers"]:
+        lines += ["", f"Invoker {_name(entry['principal'])}"]
+        for alias in entry["agent_aliases"]:
+            flag = " (conditional)" if alias["conditional"] else ""
+            lines.append(f"  can invoke {_name(alias['nodes'][-1])}{flag}")
+        if not entry["blast_radius"]:
+            lines.append("  reaches no sensitive target")
+        for path in entry["blast_radius"]:
+            lines += path_lines(path)
+    roles = result.get("roles_assumable_only_by_services", [])
+    if roles:
+        lines += ["", f"Roles only AWS services can assume: {len(roles)}"]
+    return "\n".join(lines)
+
+
+def blast_radius_text(result: dict[str, Any]) -> str:
+    lines = [f"Blast radius of {_name(result['principal'])}"]
+    for alias in result["agent_aliases"]:
+        lines.append(f"  can invoke {_name(alias['nodes'][-1])}")
+    if not result["blast_radius"]:
+        lines.append("  reaches no sensitive target")
+    for path in result["blast_radius"]:
+        lines += path_lines(path)
+    lines.append(f"confused-deputy paths: {result['confused_deputy_count']}")
+    return "\n".join(lines)
+
+
+def paths_text(result: dict[str, Any]) -> str:
+    if not result["paths"]:
+        return "no path"
+    lines: list[str] = []
+    for path in result["paths"]:
+        lines += path_lines(path, indent="")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def _statement_lines(title: str, statements: list[dict[str, Any]]) -> list[str]:
+    if not statements:
+        return []
+    lines = [f"{title}:"]
+    for statement in statements:
+        sid = f" ({statement['sid']})" if statement.get("sid") else ""
+        lines.append(f"  {statement['effect']} {statement['policy']} statement {statement['statement_index']}{sid}")
+    return lines
+
+
+def check_text(result: dict[str, Any]) -> str:
+    lines = [f"decision: {result['decision']}", f"reason: {result['reason']}"]
+    lines += _statement_lines("granted by", result["granting"])
+    lines += _statement_lines("within", result["permitting"])
+    lines += _statement_lines("denied by", result["denying"])
+    for condition in result["conditions"]:
+        lines.append(condition_text(condition))
+    if result["missing_context_keys"]:
+        lines.append("condition keys read but not given: " + ", ".join(result["missing_context_keys"]))
+    return "\n".join(lines)

@@ -1,0 +1,433 @@
+"""AWS's policy evaluation logic over one request.
+
+The order follows the IAM User Guide page "Policy evaluation logic"
+(reference_policies_evaluation-logic): an explicit Deny in any policy wins; then
+RCPs of the resource's account and SCPs of the principal's account must each allow
+at every level of the organization tree; then, within one account, a resource-based
+policy that names the user or session ARN grants on its own, one that names the role
+ARN grants within the role's permissions boundary, and otherwise the identity-based
+policies and the boundary must both allow. Across accounts both sides must allow.
+Role trust policies must allow the caller in every case.
+
+Every check is three-valued: a statement whose conditions depend on a value that the
+snapshot cannot know makes the result `conditional`, and the result carries those
+conditions.
+
+Not modelled: session policies (no session exists in a snapshot), KMS key policies,
+ACLs and S3 Object Ownership, VPC endpoint policies, and the special treatment of
+the account root user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from engine.conditions import (
+    ConditionClause,
+    RequestContext,
+    Truth,
+    evaluate_conditions,
+    substitute_variables,
+)
+from engine.matching import action_matches, arn_matches, arn_pattern_covers, arn_pattern_intersects
+from engine.policy import Statement
+from engine.principals import MatchKind, PrincipalKind, RequestPrincipal, principal_match
+
+
+class Decision(StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+    CONDITIONAL = "conditional"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySet:
+    """Every policy that applies to one request, sorted into AWS's policy types.
+
+    `boundary`, `scp_levels` and `rcp_levels` are None when that type does not apply
+    (no boundary; an account outside an organization, the management account or a
+    service-linked role for SCPs). Each SCP or RCP level holds the policies attached
+    to one node of the organization tree (root, each OU, the account), and every
+    level must allow. `resource` is the resource-based policy, or the trust policy
+    for `sts:AssumeRole`, in which case `resource_policy_required` is True.
+    """
+
+    identity: tuple[Statement, ...] = ()
+    boundary: tuple[Statement, ...] | None = None
+    scp_levels: tuple[tuple[Statement, ...], ...] | None = None
+    rcp_levels: tuple[tuple[Statement, ...], ...] | None = None
+    resource: tuple[Statement, ...] | None = None
+    resource_policy_required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request: who, which action, on which resource, with which context.
+
+    With `resource_is_set` the resource is a pattern ending in `*` that stands for a
+    set of resources (every object of a bucket, every VPC of an account); an Allow
+    then applies if it covers some member and a Deny only if it covers all of them.
+    """
+
+    principal: RequestPrincipal
+    action: str
+    resource: str
+    resource_account: str | None
+    context: RequestContext
+    resource_is_set: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The decision and the statements behind it."""
+
+    decision: Decision
+    granting: tuple[Statement, ...]  # identity-based and resource-based Allow statements that apply
+    permitting: tuple[Statement, ...]  # boundary, SCP and RCP Allow statements that apply
+    denying: tuple[Statement, ...]  # Deny statements that apply or may apply
+    conditions: tuple[ConditionClause, ...]  # undecided conditions of Allow statements: allowed only if they hold
+    deny_conditions: tuple[ConditionClause, ...]  # undecided conditions of Deny statements: allowed unless they hold
+    missing_keys: frozenset[str]  # condition keys the policies read that the request lacks
+    reason: str
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision is Decision.ALLOW
+
+    @property
+    def possible(self) -> bool:
+        """Allowed, or allowed when the undecided conditions hold."""
+        return self.decision is not Decision.DENY
+
+
+def t_and(*values: Truth) -> Truth:
+    if Truth.FALSE in values:
+        return Truth.FALSE
+    return Truth.UNKNOWN if Truth.UNKNOWN in values else Truth.TRUE
+
+
+def t_or(*values: Truth) -> Truth:
+    if Truth.TRUE in values:
+        return Truth.TRUE
+    return Truth.UNKNOWN if Truth.UNKNOWN in values else Truth.FALSE
+
+
+def t_not(value: Truth) -> Truth:
+    if value is Truth.UNKNOWN:
+        return value
+    return Truth.FALSE if value is Truth.TRUE else Truth.TRUE
+
+
+@dataclass(slots=True)
+class _Match:
+    statement: Statement
+    truth: Truth
+    unresolved: tuple[ConditionClause, ...]
+    principal: MatchKind | None = None
+
+
+@dataclass(slots=True)
+class _Trace:
+    """What the evaluation of one request has seen so far."""
+
+    matches: list[_Match] = field(default_factory=list)
+    missing: set[str] = field(default_factory=set)
+
+
+def _action_applies(statement: Statement, action: str) -> bool:
+    if statement.actions is not None:
+        return any(action_matches(pattern, action) for pattern in statement.actions)
+    assert statement.not_actions is not None
+    return not any(action_matches(pattern, action) for pattern in statement.not_actions)
+
+
+def _pattern_applies(pattern: str, request: Request, *, is_allow: bool) -> bool:
+    if not request.resource_is_set:
+        return arn_matches(pattern, request.resource)
+    if is_allow:
+        return arn_pattern_intersects(pattern, request.resource)
+    return arn_pattern_covers(pattern, request.resource)
+
+
+def _resource_truth(statement: Statement, request: Request, trace: _Trace) -> Truth:
+    patterns = statement.resources if statement.resources is not None else statement.not_resources
+    if patterns is None:
+        return Truth.TRUE  # trust policies have no Resource element
+    unknown = False
+    hits: list[bool] = []
+    for raw in patterns:
+        substitution = substitute_variables(raw, request.context)
+        trace.missing.update(_missing_of(substitution.consulted_keys, request.context))
+        if substitution.unknowable:
+            unknown = True
+            continue
+        if substitution.text is None:
+            hits.append(False)
+            continue
+        if statement.resources is not None:
+            hits.append(_pattern_applies(substitution.text, request, is_allow=statement.is_allow))
+        else:
+            # NotResource: a Deny applies to the whole set only if no excluded pattern
+            # touches it; an Allow applies if some member is outside every excluded pattern.
+            excluded = (
+                arn_pattern_intersects(substitution.text, request.resource)
+                if request.resource_is_set and not statement.is_allow
+                else _pattern_applies(substitution.text, request, is_allow=False)
+            )
+            hits.append(excluded)
+    if statement.resources is not None:
+        if any(hits):
+            return Truth.TRUE
+    elif not any(hits):
+        return Truth.UNKNOWN if unknown else Truth.TRUE
+    elif any(hits):
+        return Truth.FALSE
+    return Truth.UNKNOWN if unknown else Truth.FALSE
+
+
+def _missing_of(keys: Iterable[str], context: RequestContext) -> set[str]:
+    present = {key.lower() for key in context.values}
+    return {key for key in keys if key.lower() not in present}
+
+
+def _match_statement(statement: Statement, request: Request, trace: _Trace, *, check_principal: bool) -> _Match | None:
+    """Evaluate one statement; None when it does not apply to the request at all."""
+    if not _action_applies(statement, request.action):
+        return None
+    principal: MatchKind | None = None
+    if check_principal:
+        principal = _principal_truth(statement, request.principal)
+        if principal is None:
+            return None
+    resource = _resource_truth(statement, request, trace)
+    if resource is Truth.FALSE:
+        return None
+    outcome = evaluate_conditions(statement.conditions, request.context)
+    trace.missing.update(outcome.missing_keys)
+    truth = t_and(resource, outcome.truth)
+    if truth is Truth.FALSE:
+        return None
+    match = _Match(statement, truth, outcome.unresolved, principal)
+    trace.matches.append(match)
+    return match
+
+
+def _principal_truth(statement: Statement, principal: RequestPrincipal) -> MatchKind | None:
+    if statement.principals is not None:
+        return principal_match(statement.principals, principal)
+    if statement.not_principals is not None:
+        if principal_match(statement.not_principals, principal) is None:
+            return MatchKind.DIRECT
+        return None
+    return MatchKind.DIRECT  # RCPs and SCPs have no Principal element that excludes anyone
+
+
+def _layer(
+    statements: Iterable[Statement],
+    request: Request,
+    trace: _Trace,
+    *,
+    check_principal: bool = False,
+) -> tuple[list[_Match], list[_Match]]:
+    allows: list[_Match] = []
+    denies: list[_Match] = []
+    for statement in statements:
+        match = _match_statement(statement, request, trace, check_principal=check_principal)
+        if match is None:
+            continue
+        (allows if statement.is_allow else denies).append(match)
+    return allows, denies
+
+
+def _any(matches: Iterable[_Match]) -> Truth:
+    return t_or(*(match.truth for match in matches))
+
+
+def evaluate(request: Request, policies: PolicySet) -> Evaluation:
+    """Decide one request the way AWS does, with the statements behind the decision."""
+    trace = _Trace()
+    principal = request.principal
+    denies: list[_Match] = []
+    permitting: list[_Match] = []
+
+    identity_allows, identity_denies = _layer(policies.identity, request, trace)
+    denies += identity_denies
+
+    boundary_ok = Truth.TRUE
+    if policies.boundary is not None:
+        boundary_allows, boundary_denies = _layer(policies.boundary, request, trace)
+        denies += boundary_denies
+        permitting += boundary_allows
+        boundary_ok = _any(boundary_allows)
+
+    scp_ok, scp_denies, scp_allows = _organization_levels(policies.scp_levels, request, trace)
+    rcp_ok, rcp_denies, rcp_allows = _organization_levels(policies.rcp_levels, request, trace, check_principal=True)
+    denies += scp_denies + rcp_denies
+    permitting += scp_allows + rcp_allows
+
+    resource_allows: list[_Match] = []
+    if policies.resource is not None:
+        resource_allows, resource_denies = _layer(policies.resource, request, trace, check_principal=True)
+        denies += [match for match in resource_denies if match.principal is not None]
+        denies += _boundary_not_principal_denies(policies, principal, request, trace)
+
+    deny_truth = _any(denies)
+    if deny_truth is Truth.TRUE:
+        definite = [match for match in denies if match.truth is Truth.TRUE]
+        reason = f"explicitly denied by {definite[0].statement.ref}"
+        return _result(Decision.DENY, trace, [], [], definite, reason=reason)
+
+    grant, reason_if_no = _grant(request, policies, identity_allows, resource_allows, boundary_ok)
+    truth = t_and(t_not(deny_truth), rcp_ok, scp_ok, grant)
+    granting = identity_allows + resource_allows
+
+    if truth is Truth.FALSE:
+        reason = _implicit_deny_reason(rcp_ok, scp_ok, reason_if_no)
+        return _result(Decision.DENY, trace, [], [], [], reason=reason)
+    if truth is Truth.TRUE:
+        return _result(Decision.ALLOW, trace, granting, permitting, [], reason="allowed")
+    return _result(
+        Decision.CONDITIONAL,
+        trace,
+        granting,
+        permitting,
+        [match for match in denies if match.truth is Truth.UNKNOWN],
+        reason="allowed only if the listed conditions hold",
+    )
+
+
+def _organization_levels(
+    levels: tuple[tuple[Statement, ...], ...] | None,
+    request: Request,
+    trace: _Trace,
+    *,
+    check_principal: bool = False,
+) -> tuple[Truth, list[_Match], list[_Match]]:
+    if levels is None:
+        return Truth.TRUE, [], []
+    per_level: list[Truth] = []
+    denies: list[_Match] = []
+    allows: list[_Match] = []
+    for statements in levels:
+        level_allows, level_denies = _layer(statements, request, trace, check_principal=check_principal)
+        per_level.append(_any(level_allows))
+        denies += level_denies
+        allows += level_allows
+    return t_and(*per_level), denies, allows
+
+
+def _boundary_not_principal_denies(
+    policies: PolicySet, principal: RequestPrincipal, request: Request, trace: _Trace
+) -> list[_Match]:
+    """Deny statements with NotPrincipal deny every principal that has a permissions boundary.
+
+    The IAM User Guide page "Permissions boundaries for IAM entities" warns that such a
+    statement denies a bounded user or role whatever its NotPrincipal lists.
+    """
+    if policies.boundary is None or policies.resource is None or not principal.is_iam_entity:
+        return []
+    found: list[_Match] = []
+    for statement in policies.resource:
+        if statement.is_allow or statement.not_principals is None:
+            continue
+        if principal_match(statement.not_principals, principal) is None:
+            continue  # already applied as an ordinary NotPrincipal deny
+        if not _action_applies(statement, request.action) or _resource_truth(statement, request, trace) is Truth.FALSE:
+            continue
+        outcome = evaluate_conditions(statement.conditions, request.context)
+        if outcome.truth is not Truth.FALSE:
+            found.append(_Match(statement, outcome.truth, outcome.unresolved, MatchKind.DIRECT))
+    return found
+
+
+def _grant(
+    request: Request,
+    policies: PolicySet,
+    identity_allows: list[_Match],
+    resource_allows: list[_Match],
+    boundary_ok: Truth,
+) -> tuple[Truth, str]:
+    """Whether some policy grants the request, before denies and organization policies."""
+    principal = request.principal
+
+    def by_kind(*kinds: MatchKind) -> Truth:
+        return _any(match for match in resource_allows if match.principal in kinds)
+
+    if principal.kind in (PrincipalKind.SERVICE, PrincipalKind.ANONYMOUS):
+        kind = MatchKind.SERVICE if principal.kind is PrincipalKind.SERVICE else MatchKind.DIRECT
+        return by_kind(kind, MatchKind.DIRECT), "no resource-based policy allows this caller"
+
+    named = by_kind(MatchKind.DIRECT, MatchKind.ROLE, MatchKind.ACCOUNT)
+    identity = Truth.UNKNOWN if principal.kind is PrincipalKind.EXTERNAL else _any(identity_allows)
+    identity_within_boundary = t_and(identity, boundary_ok)
+
+    same_account = principal.kind is not PrincipalKind.EXTERNAL and principal.account == request.resource_account
+    if not same_account:
+        grant = t_and(identity_within_boundary, named)
+        if grant is Truth.FALSE and named is Truth.FALSE:
+            return (
+                grant,
+                "cross-account access needs the resource-based policy to allow this principal",
+            )
+        return grant, "cross-account access needs an identity-based policy that allows it"
+
+    grant = t_or(
+        by_kind(MatchKind.DIRECT),
+        t_and(by_kind(MatchKind.ROLE), boundary_ok),
+        identity_within_boundary,
+    )
+    if policies.resource_policy_required:
+        grant = t_and(grant, named)
+        if named is Truth.FALSE:
+            return grant, "the role's trust policy does not allow this principal"
+    if identity is Truth.FALSE:
+        return grant, "no identity-based or resource-based policy allows it"
+    return grant, "the permissions boundary does not allow it"
+
+
+def _implicit_deny_reason(rcp_ok: Truth, scp_ok: Truth, otherwise: str) -> str:
+    if rcp_ok is Truth.FALSE:
+        return "no resource control policy (RCP) allows it at every level of the organization"
+    if scp_ok is Truth.FALSE:
+        return "no service control policy (SCP) allows it at every level of the organization"
+    return otherwise
+
+
+def _result(
+    decision: Decision,
+    trace: _Trace,
+    granting: list[_Match],
+    permitting: list[_Match],
+    denying: list[_Match],
+    *,
+    reason: str,
+) -> Evaluation:
+    unresolved: list[ConditionClause] = []
+    deny_unresolved: list[ConditionClause] = []
+    if decision is Decision.CONDITIONAL:
+        # An Allow's conditions matter only where no other Allow of the same policy type
+        # already applies without conditions.
+        settled = {
+            match.statement.source.kind
+            for match in trace.matches
+            if match.statement.is_allow and match.truth is Truth.TRUE
+        }
+        for match in trace.matches:
+            if match.truth is not Truth.UNKNOWN:
+                continue
+            if match.statement.is_allow and match.statement.source.kind in settled:
+                continue
+            bucket = unresolved if match.statement.is_allow else deny_unresolved
+            bucket += [clause for clause in match.unresolved if clause not in bucket]
+    return Evaluation(
+        decision=decision,
+        granting=tuple(match.statement for match in granting),
+        permitting=tuple(match.statement for match in permitting),
+        denying=tuple(match.statement for match in denying),
+        conditions=tuple(unresolved),
+        deny_conditions=tuple(deny_unresolved),
+        missing_keys=frozenset(trace.missing),
+        reason=reason,
+    )

@@ -1,0 +1,711 @@
+"""Build the attack graph from a snapshot: nodes, structure edges and permission edges.
+
+Permission edges are never guessed from policy text: each one is the result of a full
+policy evaluation (`engine.authorizer`) for a concrete principal, action and resource.
+To keep that affordable for tens of thousands of principals, candidates are pruned
+before evaluation: a principal is only checked against resources of a type when one
+of its identity-based Allow statements names a matching action, or when the
+resource's own policy names the principal, its account or everyone. Decisions that do
+not depend on who the principal is (no policy variables, no principal condition keys,
+no resource-based policy) are cached per distinct set of policies.
+
+Not modelled here: privilege escalation through IAM writes or PassRole (a later
+stage adds those edges), S3 access points, object ACLs, and Lambda function URLs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from engine.actions import resource_set_arn
+from engine.arn import account_root_arn, is_account_id, parse_arn, s3_objects_arn, service_arn
+from engine.authorizer import Authorizer
+from engine.conditions import ConditionClause
+from engine.evaluator import Decision, Evaluation
+from engine.inventory import Agent, AgentVersion, KnowledgeBase, Role, Snapshot, User
+from engine.matching import action_matches
+from engine.model import (
+    ASSUME_ROLE_ACTIONS,
+    CONFIGURE_AGENT_ACTIONS,
+    INVOKE_AGENT_ACTIONS,
+    INVOKE_FUNCTION_ACTIONS,
+    MODIFY_GUARDRAIL_ACTIONS,
+    READ_OBJECT_ACTIONS,
+    STRUCTURE_SENTENCES,
+    TECHNIQUES,
+    VPC_PROVISIONING_ACTIONS,
+    WRITE_OBJECT_ACTIONS,
+    Label,
+    Rel,
+)
+from engine.policy import Statement
+from engine.principals import PrincipalKind, RequestPrincipal
+from engine.sensitivity import Sensitivity
+
+logger = logging.getLogger(__name__)
+
+ANY_PRINCIPAL_ID = "*"
+_PRINCIPAL_KEY_PREFIXES = ("aws:principal", "aws:username", "aws:userid", "iam:resourcetag")
+
+
+@dataclass(slots=True)
+class DeputyGraph:
+    """The built graph with the inventory and authorizer that produced it."""
+
+    graph: nx.MultiDiGraph
+    snapshot: Snapshot
+    authorizer: Authorizer
+    sensitivity: Sensitivity
+    notes: list[str] = field(default_factory=list)
+
+    def node(self, node_id: str) -> dict[str, Any]:
+        return dict(self.graph.nodes[node_id])
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    node_id: str
+    resource: str
+    account: str | None
+    is_set: bool = False
+
+
+def build_graph(snapshot: Snapshot, sensitivity: Sensitivity | None = None) -> DeputyGraph:
+    """Build the graph of one snapshot on networkx."""
+    builder = _Builder(snapshot, sensitivity or Sensitivity())
+    return builder.build()
+
+
+class _Builder:
+    def __init__(self, snapshot: Snapshot, sensitivity: Sensitivity) -> None:
+        self.snapshot = snapshot
+        self.sensitivity = sensitivity
+        self.authorizer = Authorizer(snapshot, graph_mode=True)
+        self.graph = nx.MultiDiGraph()
+        self.partition = snapshot.partition
+        self.targets: dict[Rel, list[_Target]] = defaultdict(list)
+        self.vpc_targets: list[tuple[str, str, _Target]] = []  # (action, region, target)
+        self.named_by_resource_policy: dict[str, set[str]] = defaultdict(set)  # principal entry -> resource ids
+        self.cache: dict[tuple[object, ...], Evaluation] = {}
+        self.trust_index: dict[str, set[str]] | None = None
+        self.cache_hits = 0
+        self.evaluations = 0
+
+    # -- nodes and structure ----------------------------------------------------------
+
+    def build(self) -> DeputyGraph:
+        self._add_principals()
+        self._add_resources()
+        self._add_agents()
+        self._add_vpc_apis()
+        self._index_resource_policies()
+        for user in self.authorizer.users():
+            self._add_permission_edges(user.arn, self.authorizer.request_principal(user.arn))
+        for role in self.authorizer.roles():
+            self._add_permission_edges(role.arn, self.authorizer.request_principal(role.arn))
+        self._add_outside_principals()
+        self._add_action_group_calls()
+        self._mark_service_only_roles()
+        logger.info(
+            "built graph: %s nodes, %s edges, %s policy evaluations (%s answered from cache)",
+            self.graph.number_of_nodes(),
+            self.graph.number_of_edges(),
+            self.evaluations,
+            self.cache_hits,
+        )
+        return DeputyGraph(
+            self.graph,
+            self.snapshot,
+            self.authorizer,
+            self.sensitivity,
+            list(self.snapshot.not_seen),
+        )
+
+    def _node(self, node_id: str, label: Label, **properties: Any) -> None:
+        self.graph.add_node(node_id, label=str(label), arn=node_id, **properties)
+
+    def _edge(self, source: str, target: str, rel: Rel, **properties: Any) -> None:
+        if rel in STRUCTURE_SENTENCES and "reason" not in properties:
+            properties["reason"] = STRUCTURE_SENTENCES[rel]
+        self.graph.add_edge(source, target, key=str(rel), rel=str(rel), **properties)
+
+    def _add_principals(self) -> None:
+        for account in self.snapshot.accounts.values():
+            for group in account.groups.values():
+                self._node(group.arn, Label.GROUP, name=group.name, account=group.account)
+            for user in account.users.values():
+                self._node(user.arn, Label.USER, name=user.name, account=user.account)
+                for group_name in user.group_names:
+                    group_arn = (
+                        f"arn:{self.partition}:iam::{user.account}:group{_path_of(account, group_name)}{group_name}"
+                    )
+                    if group_arn not in self.graph:
+                        self._node(group_arn, Label.GROUP, name=group_name, account=user.account)
+                    self._edge(user.arn, group_arn, Rel.MEMBER_OF)
+            for role in account.roles.values():
+                self._node(
+                    role.arn,
+                    Label.ROLE,
+                    name=role.name,
+                    account=role.account,
+                    service_linked=role.is_service_linked,
+                    missing_policies=self.authorizer.missing_managed_policies(role.arn),
+                )
+
+    def _add_resources(self) -> None:
+        for account in self.snapshot.accounts.values():
+            for bucket in account.buckets.values():
+                reason = self.sensitivity.bucket_reason(bucket.name, bucket.tags)
+                self._node(
+                    bucket.arn,
+                    Label.S3_BUCKET,
+                    name=bucket.name,
+                    account=bucket.account,
+                    region=bucket.region,
+                    sensitive=reason is not None,
+                    sensitivity=reason,
+                    has_policy=bucket.policy is not None,
+                )
+                objects = s3_objects_arn(bucket.name, self.partition)
+                target = _Target(bucket.arn, objects, bucket.account, is_set=True)
+                self.targets[Rel.CAN_READ].append(target)
+                self.targets[Rel.CAN_WRITE].append(target)
+            for function in account.functions.values():
+                self._node(
+                    function.arn,
+                    Label.LAMBDA_FUNCTION,
+                    name=function.name,
+                    account=function.account,
+                    region=function.region,
+                    has_policy=function.policy is not None,
+                )
+                self.targets[Rel.CAN_INVOKE_FUNCTION].append(_Target(function.arn, function.arn, function.account))
+                self._ensure_role(function.role_arn)
+                self._edge(function.arn, function.role_arn, Rel.HAS_EXECUTION_ROLE)
+            for guardrail in account.guardrails.values():
+                self._node(
+                    guardrail.arn,
+                    Label.GUARDRAIL,
+                    name=guardrail.name,
+                    account=guardrail.account,
+                    region=guardrail.region,
+                    sensitive=self.sensitivity.guardrail_modification,
+                    sensitivity="guardrail changes are sensitive" if self.sensitivity.guardrail_modification else None,
+                )
+                self.targets[Rel.CAN_MODIFY_GUARDRAIL].append(_Target(guardrail.arn, guardrail.arn, guardrail.account))
+            for knowledge_base in account.knowledge_bases.values():
+                self._add_knowledge_base(knowledge_base)
+
+    def _add_knowledge_base(self, knowledge_base: KnowledgeBase) -> None:
+        self._node(
+            knowledge_base.arn,
+            Label.KNOWLEDGE_BASE,
+            name=knowledge_base.name,
+            account=knowledge_base.account,
+            region=knowledge_base.region,
+        )
+        if knowledge_base.role_arn:
+            self._ensure_role(knowledge_base.role_arn)
+            self._edge(knowledge_base.arn, knowledge_base.role_arn, Rel.HAS_EXECUTION_ROLE)
+        for source in knowledge_base.data_sources:
+            source_id = f"{knowledge_base.arn}/data-source/{source.data_source_id}"
+            self._node(source_id, Label.DATA_SOURCE, name=source.name, account=knowledge_base.account)
+            self._edge(knowledge_base.arn, source_id, Rel.HAS_DATA_SOURCE)
+            if source.bucket_arn:
+                if source.bucket_arn not in self.graph:
+                    bucket_name = parse_arn(source.bucket_arn).resource.split("/", 1)[0]
+                    reason = self.sensitivity.bucket_reason(bucket_name, {})
+                    self._node(
+                        source.bucket_arn,
+                        Label.S3_BUCKET,
+                        name=bucket_name,
+                        account=None,
+                        sensitive=reason is not None,
+                        sensitivity=reason,
+                        in_inventory=False,
+                    )
+                self._edge(
+                    source_id,
+                    source.bucket_arn,
+                    Rel.INGESTS_FROM,
+                    prefixes=list(source.inclusion_prefixes),
+                )
+
+    def _ensure_role(self, role_arn: str) -> None:
+        if role_arn not in self.graph:
+            account = parse_arn(role_arn).account
+            self._node(
+                role_arn,
+                Label.ROLE,
+                name=role_arn.rsplit("/", 1)[-1],
+                account=account,
+                in_inventory=False,
+            )
+
+    def _add_agents(self) -> None:
+        for account in self.snapshot.accounts.values():
+            for agent in account.agents.values():
+                self._add_agent(agent)
+
+    def _add_agent(self, agent: Agent) -> None:
+        self._node(
+            agent.arn,
+            Label.BEDROCK_AGENT,
+            name=agent.name,
+            account=agent.account,
+            region=agent.region,
+        )
+        self.targets[Rel.CAN_CONFIGURE_AGENT].append(_Target(agent.arn, agent.arn, agent.account))
+        for version in agent.versions.values():
+            self._add_agent_version(agent, version)
+        for alias in agent.aliases:
+            self._node(
+                alias.arn,
+                Label.AGENT_ALIAS,
+                name=f"{agent.name}/{alias.name}",
+                account=agent.account,
+                region=agent.region,
+                agent=agent.arn,
+                guardrail=None,
+            )
+            self.targets[Rel.CAN_INVOKE_AGENT].append(_Target(alias.arn, alias.arn, agent.account))
+            for routed in alias.versions:
+                version_id = _version_id(agent, routed)
+                if version_id in self.graph:
+                    self._edge(alias.arn, version_id, Rel.ROUTES_TO)
+
+    def _add_agent_version(self, agent: Agent, version: AgentVersion) -> None:
+        version_id = _version_id(agent, version.version)
+        self._node(
+            version_id,
+            Label.AGENT_VERSION,
+            name=f"{agent.name} version {version.version}",
+            account=agent.account,
+            region=agent.region,
+            version=version.version,
+            agent=agent.arn,
+            role_from_agent=version.role_from_agent,
+            guardrail=version.guardrail.identifier if version.guardrail else None,
+        )
+        self._edge(version_id, agent.arn, Rel.VERSION_OF)
+        self._ensure_role(version.role_arn)
+        note = (
+            "the snapshot has no agent-version.json for this version; the role is the agent's current one"
+            if version.role_from_agent
+            else None
+        )
+        self._edge(version_id, version.role_arn, Rel.HAS_EXECUTION_ROLE, note=note)
+        for group in version.action_groups:
+            group_id = f"{version_id}/action-group/{group.action_group_id}"
+            self._node(
+                group_id,
+                Label.ACTION_GROUP,
+                name=group.name,
+                account=agent.account,
+                region=agent.region,
+                enabled=group.enabled,
+                lambda_arn=group.lambda_arn,
+            )
+            self._edge(version_id, group_id, Rel.HAS_ACTION_GROUP, enabled=group.enabled)
+        for association in version.knowledge_bases:
+            kb_arn = service_arn(
+                "bedrock",
+                agent.region,
+                agent.account,
+                f"knowledge-base/{association.knowledge_base_id}",
+                self.partition,
+            )
+            if kb_arn not in self.graph:
+                self._node(
+                    kb_arn,
+                    Label.KNOWLEDGE_BASE,
+                    name=association.knowledge_base_id,
+                    account=agent.account,
+                    in_inventory=False,
+                )
+            self._edge(version_id, kb_arn, Rel.USES_KNOWLEDGE_BASE, enabled=association.enabled)
+        if version.guardrail is not None:
+            guardrail_id = self._guardrail_arn(agent, version.guardrail.identifier)
+            if guardrail_id in self.graph:
+                self._edge(
+                    version_id,
+                    guardrail_id,
+                    Rel.USES_GUARDRAIL,
+                    guardrail_version=version.guardrail.version,
+                )
+
+    def _guardrail_arn(self, agent: Agent, identifier: str) -> str:
+        if identifier.startswith("arn:"):
+            return identifier
+        return f"arn:{self.partition}:bedrock:{agent.region}:{agent.account}:guardrail/{identifier}"
+
+    def _add_vpc_apis(self) -> None:
+        if not self.sensitivity.vpc_provisioning:
+            return
+        for account in self.snapshot.accounts.values():
+            regions = sorted({entry.split(":", 1)[1] for entry in account.coverage if ":" in entry}) or ["*"]
+            for region in regions:
+                for action in VPC_PROVISIONING_ACTIONS:
+                    node_id = f"vpc-api:{account.account_id}:{region}:{action}"
+                    resource = resource_set_arn(
+                        action, partition=self.partition, region=region, account=account.account_id
+                    )
+                    self._node(
+                        node_id,
+                        Label.VPC_API,
+                        name=action,
+                        account=account.account_id,
+                        region=region,
+                        action=action,
+                        sensitive=True,
+                        sensitivity="VPC provisioning API",
+                    )
+                    target = _Target(node_id, resource or "*", account.account_id, is_set=resource is not None)
+                    self.vpc_targets.append((action, region, target))
+
+    def _index_resource_policies(self) -> None:
+        """Record which principals each bucket and function policy names, for pruning."""
+        for rel in (Rel.CAN_READ, Rel.CAN_INVOKE_FUNCTION):
+            for target in self.targets[rel]:
+                statements = self.authorizer.resource_policy(target.node_id) or ()
+                for entry in _named_entries(statements):
+                    self.named_by_resource_policy[entry].add(target.node_id)
+
+    # -- permission edges -------------------------------------------------------------
+
+    def _add_permission_edges(self, node_id: str, principal: RequestPrincipal) -> None:
+        statements = self.authorizer.identity_statements(principal.arn)
+        named = self._resources_naming(principal)
+        fingerprint = self._fingerprint(principal, statements)
+        for rel, actions in (
+            (Rel.CAN_INVOKE_AGENT, INVOKE_AGENT_ACTIONS),
+            (Rel.CAN_CONFIGURE_AGENT, CONFIGURE_AGENT_ACTIONS),
+            (Rel.CAN_MODIFY_GUARDRAIL, MODIFY_GUARDRAIL_ACTIONS),
+            (Rel.CAN_INVOKE_FUNCTION, INVOKE_FUNCTION_ACTIONS),
+            (Rel.CAN_READ, READ_OBJECT_ACTIONS),
+            (Rel.CAN_WRITE, WRITE_OBJECT_ACTIONS),
+        ):
+            identity_actions = [action for action in actions if _may_allow(statements, action)]
+            for target in self.targets[rel]:
+                candidates = actions if target.node_id in named else identity_actions
+                if candidates:
+                    self._permission_edge(node_id, principal, rel, candidates, target, fingerprint=fingerprint)
+        for action, _region, target in self.vpc_targets:
+            if target.account == principal.account and _may_allow(statements, action):
+                self._permission_edge(node_id, principal, Rel.CAN_CALL, (action,), target, fingerprint=fingerprint)
+        for role in self._roles_trusting(principal):
+            target = _Target(role.arn, role.arn, role.account)
+            self._permission_edge(node_id, principal, Rel.CAN_ASSUME, ASSUME_ROLE_ACTIONS, target)
+
+    def _resources_naming(self, principal: RequestPrincipal) -> set[str]:
+        entries = {ANY_PRINCIPAL_ID, principal.arn}
+        if principal.account:
+            entries |= {principal.account, account_root_arn(principal.account, self.partition)}
+        if principal.unique_id:
+            entries.add(principal.unique_id)
+        found: set[str] = set()
+        for entry in entries:
+            found |= self.named_by_resource_policy.get(entry, set())
+        return found
+
+    def _roles_trusting(self, principal: RequestPrincipal) -> list[Role]:
+        """Roles whose trust policy names the principal, its account or everyone."""
+        if self.trust_index is None:
+            self.trust_index = defaultdict(set)
+            for role in self.authorizer.roles():
+                for entry in _named_entries(self.authorizer.resource_policy(role.arn) or ()):
+                    self.trust_index[entry].add(role.arn)
+        entries = {ANY_PRINCIPAL_ID, principal.arn}
+        if principal.account:
+            entries |= {principal.account, account_root_arn(principal.account, self.partition)}
+        if principal.unique_id:
+            entries.add(principal.unique_id)
+        arns: set[str] = set()
+        for entry in entries:
+            arns |= self.trust_index.get(entry, set())
+        roles = (self.authorizer.role(arn) for arn in sorted(arns))
+        return [role for role in roles if role is not None]
+
+    def _fingerprint(self, principal: RequestPrincipal, statements: tuple[Statement, ...]) -> tuple[object, ...] | None:
+        """A cache key for decisions that depend only on the policies, or None."""
+        boundary = self.authorizer.boundary_statements(principal.arn) or ()
+        for statement in (*statements, *boundary):
+            if _depends_on_principal(statement):
+                return None
+        role = self.authorizer.role(principal.arn)
+        policy_ids = tuple(dict.fromkeys(statement.source.policy_id for statement in statements))
+        boundary_ids = tuple(dict.fromkeys(statement.source.policy_id for statement in boundary))
+        return (
+            principal.account,
+            policy_ids,
+            boundary_ids,
+            role is not None and role.is_service_linked,
+        )
+
+    def _decide(
+        self,
+        principal: RequestPrincipal,
+        action: str,
+        target: _Target,
+        fingerprint: tuple[object, ...] | None,
+        *,
+        source_arn: str | None = None,
+    ) -> Evaluation:
+        key: tuple[object, ...] | None = None
+        if fingerprint is not None and self.authorizer.resource_policy(target.resource) is None:
+            key = (fingerprint, action, target.resource)
+            cached = self.cache.get(key)
+            if cached is not None:
+                self.cache_hits += 1
+                return cached
+        self.evaluations += 1
+        evaluation = self.authorizer.decide(
+            principal,
+            action,
+            target.resource,
+            resource_account=target.account,
+            resource_is_set=target.is_set,
+            source_arn=source_arn,
+        )
+        if key is not None:
+            self.cache[key] = evaluation
+        return evaluation
+
+    def _permission_edge(
+        self,
+        node_id: str,
+        principal: RequestPrincipal,
+        rel: Rel,
+        actions: Iterable[str],
+        target: _Target,
+        *,
+        fingerprint: tuple[object, ...] | None = None,
+        source_arn: str | None = None,
+    ) -> None:
+        granted: list[str] = []
+        evaluations: list[Evaluation] = []
+        for action in actions:
+            evaluation = self._decide(principal, action, target, fingerprint, source_arn=source_arn)
+            if evaluation.decision is Decision.DENY:
+                continue
+            granted.append(action)
+            evaluations.append(evaluation)
+        if not granted:
+            return
+        self._edge(node_id, target.node_id, rel, **edge_properties(rel, granted, evaluations))
+
+    # -- principals outside the snapshot and AWS services ------------------------------
+
+    def _add_outside_principals(self) -> None:
+        known_accounts = set(self.snapshot.accounts)
+        for role in self.authorizer.roles():
+            statements = self.authorizer.resource_policy(role.arn) or ()
+            target = _Target(role.arn, role.arn, role.account)
+            for service in sorted(_named_services(statements)):
+                node_id = f"service:{service}"
+                if node_id not in self.graph:
+                    self._node(node_id, Label.SERVICE_PRINCIPAL, name=service, account=None)
+                caller = RequestPrincipal(PrincipalKind.SERVICE, service, None, self.partition)
+                self._permission_edge(node_id, caller, Rel.CAN_ASSUME, ASSUME_ROLE_ACTIONS, target)
+            for entry in sorted(_named_entries(statements)):
+                self._outside_assume(entry, known_accounts, target)
+
+    def _outside_assume(self, entry: str, known_accounts: set[str], target: _Target) -> None:
+        if entry == ANY_PRINCIPAL_ID:
+            if ANY_PRINCIPAL_ID not in self.graph:
+                self._node(ANY_PRINCIPAL_ID, Label.ANY_PRINCIPAL, name="any AWS principal", account=None)
+            caller = RequestPrincipal(PrincipalKind.EXTERNAL, ANY_PRINCIPAL_ID, None, self.partition)
+            self._permission_edge(ANY_PRINCIPAL_ID, caller, Rel.CAN_ASSUME, ASSUME_ROLE_ACTIONS, target)
+            return
+        account = entry if is_account_id(entry) else _account(entry)
+        if account is None or account in known_accounts:
+            return
+        node_id = account_root_arn(account, self.partition) if is_account_id(entry) else entry
+        if node_id not in self.graph:
+            self._node(node_id, Label.EXTERNAL_ACCOUNT, name=node_id, account=account)
+        caller = RequestPrincipal(PrincipalKind.EXTERNAL, node_id, account, self.partition)
+        self._permission_edge(node_id, caller, Rel.CAN_ASSUME, ASSUME_ROLE_ACTIONS, target)
+
+    def _add_action_group_calls(self) -> None:
+        """Link each action group to its Lambda where the Lambda's policy lets Bedrock invoke it.
+
+        Bedrock calls the function as the service principal with `aws:SourceArn` set to
+        the agent's ARN and `aws:SourceAccount` to its account, so a resource-based policy
+        scoped to another agent does not let this one in.
+        """
+        bedrock = self.authorizer.service_principal("bedrock")
+        for node_id, data in list(self.graph.nodes(data=True)):
+            if data["label"] != Label.ACTION_GROUP or not data.get("lambda_arn"):
+                continue
+            function_arn = str(data["lambda_arn"])
+            agent_arn = node_id.split("#", 1)[0]
+            if function_arn not in self.graph:
+                self._node(
+                    function_arn,
+                    Label.LAMBDA_FUNCTION,
+                    name=function_arn.rsplit(":", 1)[-1],
+                    in_inventory=False,
+                )
+                self._edge(
+                    node_id,
+                    function_arn,
+                    Rel.CALLS_FUNCTION,
+                    invocable=False,
+                    note="function not in snapshot",
+                )
+                continue
+            account = self.authorizer.account_of_resource(function_arn)
+            evaluation = self.authorizer.decide(
+                bedrock,
+                "lambda:InvokeFunction",
+                function_arn,
+                resource_account=account,
+                source_arn=agent_arn,
+            )
+            properties = edge_properties(Rel.CAN_INVOKE_FUNCTION, ["lambda:InvokeFunction"], [evaluation])
+            properties["invocable"] = evaluation.decision is not Decision.DENY
+            properties["reason"] = (
+                "calls the Lambda function when the agent acts; the function's resource-based policy "
+                + ("lets Bedrock invoke it" if properties["invocable"] else "does not let this agent invoke it")
+            )
+            self._edge(node_id, function_arn, Rel.CALLS_FUNCTION, **properties)
+
+    def _mark_service_only_roles(self) -> None:
+        for node_id, data in self.graph.nodes(data=True):
+            if data["label"] != Label.ROLE:
+                continue
+            callers = [
+                self.graph.nodes[source]["label"]
+                for source, _, rel in self.graph.in_edges(node_id, keys=True)
+                if rel == Rel.CAN_ASSUME
+            ]
+            data["assumable_by_principals"] = any(label != Label.SERVICE_PRINCIPAL for label in callers)
+            data["trusted_services"] = sorted(
+                self.graph.nodes[source]["name"]
+                for source, _, rel in self.graph.in_edges(node_id, keys=True)
+                if rel == Rel.CAN_ASSUME and self.graph.nodes[source]["label"] == Label.SERVICE_PRINCIPAL
+            )
+
+
+def edge_properties(rel: Rel, actions: list[str], evaluations: list[Evaluation]) -> dict[str, Any]:
+    """The explanation a permission edge carries: actions, statements, conditions, sentence."""
+    conditional = all(evaluation.decision is Decision.CONDITIONAL for evaluation in evaluations)
+    statements: dict[str, dict[str, Any]] = {}
+    conditions: list[dict[str, Any]] = []
+    for evaluation in evaluations:
+        for statement in evaluation.granting:
+            statements.setdefault(statement.ref, statement.describe())
+        if evaluation.decision is Decision.CONDITIONAL:
+            for effect, clauses in (
+                ("allow-if", evaluation.conditions),
+                ("deny-if", evaluation.deny_conditions),
+            ):
+                for clause in clauses:
+                    entry = condition_json(clause, effect)
+                    if entry not in conditions:
+                        conditions.append(entry)
+    technique, sentence = TECHNIQUES[rel]
+    reason = sentence.format(actions=", ".join(actions))
+    refs = sorted(statements)
+    if refs:
+        reason += f", granted by {', '.join(refs)}"
+    if conditional:
+        reason += "; " + "; ".join(condition_text(condition) for condition in conditions)
+    return {
+        "actions": actions,
+        "conditional": conditional,
+        "conditions": conditions,
+        "statements": [statements[ref] for ref in refs],
+        "technique": technique,
+        "reason": reason,
+    }
+
+
+def condition_json(clause: ConditionClause, effect: str) -> dict[str, Any]:
+    """A condition left undecided; `effect` is `allow-if` (needed) or `deny-if` (blocks)."""
+    return {
+        "effect": effect,
+        "operator": clause.operator,
+        "key": clause.key,
+        "values": [str(v) for v in clause.values],
+    }
+
+
+def condition_text(condition: dict[str, Any]) -> str:
+    words = "only if" if condition["effect"] == "allow-if" else "unless"
+    return f"{words} {condition['operator']} {condition['key']} {condition['values']}"
+
+
+def _version_id(agent: Agent, version: str) -> str:
+    return f"{agent.arn}#version/{version}"
+
+
+def _path_of(account: Any, group_name: str) -> str:
+    for group in account.groups.values():
+        if group.name == group_name:
+            return str(group.path)
+    return "/"
+
+
+def _account(entry: str) -> str | None:
+    try:
+        account = parse_arn(entry).account
+    except ValueError:
+        return None
+    return account or None
+
+
+def _named_entries(statements: Iterable[Statement]) -> set[str]:
+    """The AWS principal entries (ARNs, account ids, `*`) that Allow statements name."""
+    entries: set[str] = set()
+    for statement in statements:
+        if not statement.is_allow:
+            continue
+        if statement.not_principals is not None:
+            entries.add(ANY_PRINCIPAL_ID)
+            continue
+        for key, values in (statement.principals or {}).items():
+            if key in ("*", "AWS"):
+                entries.update(values)
+    return entries
+
+
+def _named_services(statements: Iterable[Statement]) -> set[str]:
+    services: set[str] = set()
+    for statement in statements:
+        if statement.is_allow and statement.principals:
+            services.update(statement.principals.get("Service", ()))
+    return services
+
+
+def _may_allow(statements: Iterable[Statement], action: str) -> bool:
+    for statement in statements:
+        if not statement.is_allow:
+            continue
+        if statement.actions is not None and any(action_matches(p, action) for p in statement.actions):
+            return True
+        if statement.not_actions is not None and not any(action_matches(p, action) for p in statement.not_actions):
+            return True
+    return False
+
+
+def _depends_on_principal(statement: Statement) -> bool:
+    for pattern in (*(statement.resources or ()), *(statement.not_resources or ())):
+        if "${" in pattern:
+            return True
+    for block in statement.conditions.values():
+        for key, value in block.items():
+            if key.lower().startswith(_PRINCIPAL_KEY_PREFIXES) or "${" in str(value):
+                return True
+    return False
+
+
+def principal_records(graph: DeputyGraph) -> list[User | Role]:
+    """Every user and role of the snapshot, sorted by ARN."""
+    return [*graph.authorizer.users(), *graph.authorizer.roles()]

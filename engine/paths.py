@@ -1,0 +1,268 @@
+"""Path search over the built graph: blast radius and confused-deputy paths.
+
+A walk starts at a user or role and may take these steps:
+
+    principal --CAN_ASSUME--> role                    (act with the role's permissions)
+    principal --CAN_INVOKE_AGENT--> alias --ROUTES_TO--> version
+    version --HAS_ACTION_GROUP--> action group --CALLS_FUNCTION--> Lambda   (if Bedrock may invoke it)
+    principal --CAN_INVOKE_FUNCTION--> Lambda
+    Lambda --HAS_EXECUTION_ROLE--> role
+    version --USES_KNOWLEDGE_BASE--> knowledge base --HAS_DATA_SOURCE--> data source --INGESTS_FROM--> bucket
+    version --HAS_EXECUTION_ROLE--> role              (weaker: see below)
+    principal --CAN_READ / CAN_WRITE / CAN_CALL / CAN_MODIFY_GUARDRAIL--> target (the walk ends)
+
+When an agent is invoked it calls its action-group Lambdas and retrieves from its
+knowledge bases; those steps run on every invocation. Reach that only the agent's
+execution role gives (the role's own S3 or EC2 permissions) needs the model to be
+steered into using them, so such paths are marked `weak`.
+
+A path through an agent is a confused deputy when the invoker could not do the
+final action on that resource itself, with its own permissions or through roles it
+can assume. A direct access that holds only under conditions does not clear an
+unconditional path through an agent.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from engine.graph import DeputyGraph
+from engine.model import Label, Rel
+
+TERMINAL_RELS = {
+    Rel.CAN_READ: "read",
+    Rel.CAN_WRITE: "write",
+    Rel.CAN_CALL: "call",
+    Rel.CAN_MODIFY_GUARDRAIL: "modify",
+}
+PRINCIPAL_LABELS = {Label.USER, Label.ROLE}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    source: str
+    target: str
+    rel: str
+    properties: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """One target reached by one principal, with the shortest explaining path."""
+
+    principal: str
+    target: str
+    access: str
+    steps: tuple[Step, ...]
+    through_agent: bool
+    weak: bool
+    conditional: bool
+    confused_deputy: bool = False
+
+    @property
+    def nodes(self) -> list[str]:
+        return [self.principal, *(step.target for step in self.steps)]
+
+    @property
+    def kind(self) -> str:
+        """How the target is reached: the first step that hands over someone else's access."""
+        rels = [step.rel for step in self.steps]
+        if Rel.CALLS_FUNCTION in rels:
+            return "agent-action-group"
+        if Rel.INGESTS_FROM in rels:
+            return "agent-knowledge-base"
+        if self.weak:
+            return "agent-execution-role"
+        if Rel.CAN_INVOKE_FUNCTION in rels:
+            return "lambda-function"
+        if Rel.CAN_ASSUME in rels:
+            return "assumed-role"
+        return "direct"
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    node: str
+    weak: bool
+    through_agent: bool
+
+
+def _next_steps(deputy: DeputyGraph, state: _State) -> Iterator[tuple[Step, _State, str | None]]:
+    """Yield (step, next state, access) for each allowed move; access is set when the walk ends."""
+    graph = deputy.graph
+    label = graph.nodes[state.node]["label"]
+    for _, target, rel, data in graph.out_edges(state.node, keys=True, data=True):
+        step = Step(state.node, target, rel, data)
+        if label in PRINCIPAL_LABELS:
+            if rel in TERMINAL_RELS:
+                yield step, state, TERMINAL_RELS[Rel(rel)]
+            elif rel in (Rel.CAN_ASSUME, Rel.CAN_INVOKE_FUNCTION):
+                yield step, _State(target, state.weak, state.through_agent), None
+            elif rel == Rel.CAN_INVOKE_AGENT:
+                yield step, _State(target, state.weak, True), None
+            continue
+        moved = _structural_move(label, rel, data, state, target)
+        if moved is not None:
+            yield step, moved[0], moved[1]
+
+
+def _structural_move(
+    label: str, rel: str, data: dict[str, Any], state: _State, target: str
+) -> tuple[_State, str | None] | None:
+    keep = _State(target, state.weak, state.through_agent)
+    if label == Label.AGENT_ALIAS and rel == Rel.ROUTES_TO:
+        return keep, None
+    if label == Label.AGENT_VERSION:
+        if rel in (Rel.HAS_ACTION_GROUP, Rel.USES_KNOWLEDGE_BASE) and data.get("enabled", True):
+            return keep, None
+        if rel == Rel.HAS_EXECUTION_ROLE:
+            return _State(target, True, state.through_agent), None
+        return None
+    if label == Label.ACTION_GROUP and rel == Rel.CALLS_FUNCTION and data.get("invocable"):
+        return keep, None
+    if label == Label.LAMBDA_FUNCTION and rel == Rel.HAS_EXECUTION_ROLE:
+        return keep, None
+    if label == Label.KNOWLEDGE_BASE and rel == Rel.HAS_DATA_SOURCE:
+        return keep, None
+    if label == Label.DATA_SOURCE and rel == Rel.INGESTS_FROM:
+        return keep, "read"
+    return None
+
+
+def reach_from(deputy: DeputyGraph, principal: str, *, agents: bool = True, functions: bool = True) -> list[Reach]:
+    """Every target a principal reaches, with the shortest path for each (target, access).
+
+    With `agents=False` and `functions=False` only the principal's own permissions and
+    role assumption are followed: its direct reach.
+    """
+    if principal not in deputy.graph:
+        return []
+    start = _State(principal, False, False)
+    parents: dict[_State, tuple[_State, Step] | None] = {start: None}
+    queue: deque[_State] = deque([start])
+    best: dict[tuple[str, str, bool], Reach] = {}
+    while queue:
+        state = queue.popleft()
+        for step, following, access in _next_steps(deputy, state):
+            if not agents and step.rel == Rel.CAN_INVOKE_AGENT:
+                continue
+            if not functions and step.rel == Rel.CAN_INVOKE_FUNCTION:
+                continue
+            if access is not None:
+                key = (step.target, access, state.weak)
+                if key not in best:
+                    steps = (*_steps_to(parents, state), step)
+                    best[key] = Reach(
+                        principal=principal,
+                        target=step.target,
+                        access=access,
+                        steps=steps,
+                        through_agent=state.through_agent,
+                        weak=state.weak,
+                        conditional=any(s.properties.get("conditional") for s in steps),
+                    )
+                continue
+            if following not in parents:
+                parents[following] = (state, step)
+                queue.append(following)
+    return _strongest(best)
+
+
+def _steps_to(parents: dict[_State, tuple[_State, Step] | None], state: _State) -> list[Step]:
+    steps: list[Step] = []
+    entry = parents[state]
+    while entry is not None:
+        previous, step = entry
+        steps.append(step)
+        entry = parents[previous]
+    return list(reversed(steps))
+
+
+def _strongest(best: dict[tuple[str, str, bool], Reach]) -> list[Reach]:
+    """Keep one path per (target, access): the strong one when both kinds exist."""
+    chosen: dict[tuple[str, str], Reach] = {}
+    for (target, access, _weak), reach in sorted(best.items(), key=lambda item: (item[0][2], len(item[1].steps))):
+        current = chosen.get((target, access))
+        if current is None or (current.conditional and not reach.conditional and current.weak == reach.weak):
+            chosen[(target, access)] = reach
+    return sorted(chosen.values(), key=lambda reach: (reach.target, reach.access))
+
+
+def blast_radius(deputy: DeputyGraph, principal: str, *, sensitive_only: bool = True) -> list[Reach]:
+    """Every (sensitive) target a principal reaches, each flagged when it is a confused deputy."""
+    direct = {(r.target, r.access): r for r in reach_from(deputy, principal, agents=False, functions=False)}
+    result: list[Reach] = []
+    for reach in reach_from(deputy, principal):
+        if sensitive_only and not deputy.graph.nodes[reach.target].get("sensitive"):
+            continue
+        own = direct.get((reach.target, reach.access))
+        confused = reach.through_agent and (own is None or (own.conditional and not reach.conditional))
+        result.append(
+            Reach(
+                principal=reach.principal,
+                target=reach.target,
+                access=reach.access,
+                steps=reach.steps,
+                through_agent=reach.through_agent,
+                weak=reach.weak,
+                conditional=reach.conditional,
+                confused_deputy=confused,
+            )
+        )
+    return result
+
+
+def invokers(deputy: DeputyGraph) -> list[str]:
+    """Users and roles that can invoke some agent alias, directly or by assuming roles."""
+    graph = deputy.graph
+    found: list[str] = []
+    for node, data in graph.nodes(data=True):
+        if data["label"] not in PRINCIPAL_LABELS:
+            continue
+        if any(
+            reach.through_agent or graph.nodes[reach.target]["label"] == Label.AGENT_ALIAS
+            for reach in _alias_reach(deputy, node)
+        ):
+            found.append(node)
+    return sorted(found)
+
+
+def _alias_reach(deputy: DeputyGraph, principal: str) -> list[Reach]:
+    """Aliases a principal can invoke, directly or through role assumption."""
+    graph = deputy.graph
+    seen = {principal}
+    queue: deque[tuple[str, tuple[Step, ...]]] = deque([(principal, ())])
+    reached: list[Reach] = []
+    while queue:
+        node, steps = queue.popleft()
+        for _, target, rel, data in graph.out_edges(node, keys=True, data=True):
+            step = Step(node, target, rel, data)
+            if rel == Rel.CAN_INVOKE_AGENT:
+                path = (*steps, step)
+                conditional = any(s.properties.get("conditional") for s in path)
+                reached.append(Reach(principal, target, "invoke", path, True, False, conditional))
+            elif rel == Rel.CAN_ASSUME and target not in seen:
+                seen.add(target)
+                queue.append((target, (*steps, step)))
+    return reached
+
+
+def invocable_aliases(deputy: DeputyGraph, principal: str) -> list[Reach]:
+    """The agent aliases a principal can invoke, with the shortest path to each."""
+    best: dict[str, Reach] = {}
+    for reach in _alias_reach(deputy, principal):
+        current = best.get(reach.target)
+        if current is None or len(reach.steps) < len(current.steps):
+            best[reach.target] = reach
+    return sorted(best.values(), key=lambda reach: reach.target)
+
+
+def paths_between(deputy: DeputyGraph, source: str, target: str | None) -> list[Reach]:
+    """Paths from a principal to one target (every access kind), or to every target it reaches."""
+    reaches = blast_radius(deputy, source, sensitive_only=False)
+    if target is None:
+        return reaches
+    return [reach for reach in reaches if reach.target == target]

@@ -1,0 +1,106 @@
+"""The principal that makes a request, and how a `Principal` element names it.
+
+A request comes from an IAM user, a role session, an AWS service principal, an
+external account whose policies the snapshot does not hold, or an anonymous caller.
+`principal_match` says in which way a resource-based policy names that caller,
+because AWS treats the ways differently: a grant to a user or session ARN stands
+on its own, a grant to a role ARN is still limited by the role's permissions
+boundary, and a grant to an account only delegates to that account's policies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum, StrEnum
+
+from engine.arn import account_root_arn, is_account_id, parse_arn
+
+
+class PrincipalKind(StrEnum):
+    USER = "user"
+    ROLE_SESSION = "role-session"
+    SERVICE = "service"
+    EXTERNAL = "external"  # an account or principal outside the snapshot
+    ANONYMOUS = "anonymous"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPrincipal:
+    """Who makes a request.
+
+    For a role session `arn` is the role's IAM ARN and `session_arn` the STS ARN.
+    For a service principal `arn` is the service name, such as `bedrock.amazonaws.com`.
+    """
+
+    kind: PrincipalKind
+    arn: str
+    account: str | None
+    partition: str = "aws"
+    unique_id: str | None = None
+    name: str | None = None
+    session_arn: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_iam_entity(self) -> bool:
+        return self.kind in (PrincipalKind.USER, PrincipalKind.ROLE_SESSION)
+
+
+class MatchKind(Enum):
+    """How a Principal element names the caller, strongest first."""
+
+    DIRECT = "direct"  # the user ARN, the role session ARN, or "*"
+    ROLE = "role"  # the role ARN of a role session
+    ACCOUNT = "account"  # the caller's account
+    SERVICE = "service"  # the caller's service name
+
+
+def _match_aws_entry(entry: str, principal: RequestPrincipal) -> MatchKind | None:
+    if entry == "*":
+        return MatchKind.DIRECT
+    if principal.kind in (PrincipalKind.SERVICE, PrincipalKind.ANONYMOUS):
+        return None
+    if principal.account is not None and (
+        entry == principal.account or entry == account_root_arn(principal.account, principal.partition)
+    ):
+        return MatchKind.ACCOUNT
+    if principal.kind is PrincipalKind.ROLE_SESSION:
+        if entry == principal.session_arn:
+            return MatchKind.DIRECT
+        return MatchKind.ROLE if entry in (principal.arn, principal.unique_id) else None
+    # Users and external principals are named by their ARN. A policy may also hold a
+    # unique id (AWS shows the id once the principal it named is deleted); an id
+    # matches only the principal that has it.
+    return MatchKind.DIRECT if entry in (principal.arn, principal.unique_id) else None
+
+
+def principal_match(principals: Mapping[str, tuple[str, ...]], principal: RequestPrincipal) -> MatchKind | None:
+    """The strongest way a `Principal` element names the caller, or None if it does not."""
+    best: MatchKind | None = None
+    order = list(MatchKind)
+    for key, entries in principals.items():
+        for entry in entries:
+            if key == "*":
+                found: MatchKind | None = MatchKind.DIRECT
+            elif key == "AWS":
+                found = _match_aws_entry(entry, principal)
+            elif key == "Service":
+                found = (
+                    MatchKind.SERVICE if principal.kind is PrincipalKind.SERVICE and entry == principal.arn else None
+                )
+            else:
+                found = None  # Federated and CanonicalUser never name the principals modelled here
+            if found is not None and (best is None or order.index(found) < order.index(best)):
+                best = found
+    return best
+
+
+def account_of(arn_text: str) -> str | None:
+    """The account id in an ARN or a bare account id, or None for service names."""
+    if is_account_id(arn_text):
+        return arn_text
+    try:
+        return parse_arn(arn_text).account or None
+    except ValueError:
+        return None

@@ -1,0 +1,101 @@
+"""Which resources count as sensitive targets of a path.
+
+The rules come from a TOML file (`--config FILE`); without one the defaults below
+apply. A bucket is sensitive when one of its tags has a listed key and value
+(compared case-insensitively) or its name matches a listed pattern. VPC provisioning
+APIs and guardrail changes are sensitive unless the file turns them off.
+
+    [buckets]
+    tag_keys = ["data-classification"]
+    sensitive_values = ["confidential", "restricted", "secret", "sensitive", "pii"]
+    name_patterns = ["*payroll*", "*secret*", "*tfstate*", "*terraform-state*"]
+
+    [apis]
+    vpc_provisioning = true
+
+    [guardrails]
+    modification = true
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import DeputyError
+from engine.matching import glob_match
+
+DEFAULT_TAG_KEYS = ("data-classification",)
+DEFAULT_SENSITIVE_VALUES = ("confidential", "restricted", "secret", "sensitive", "pii")
+DEFAULT_NAME_PATTERNS = ("*payroll*", "*secret*", "*tfstate*", "*terraform-state*")
+
+
+@dataclass(frozen=True, slots=True)
+class Sensitivity:
+    tag_keys: tuple[str, ...] = DEFAULT_TAG_KEYS
+    sensitive_values: tuple[str, ...] = DEFAULT_SENSITIVE_VALUES
+    name_patterns: tuple[str, ...] = DEFAULT_NAME_PATTERNS
+    vpc_provisioning: bool = True
+    guardrail_modification: bool = True
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def bucket_reason(self, name: str, tags: Mapping[str, str]) -> str | None:
+        """Why a bucket is sensitive, or None if it is not."""
+        keys = {key.lower() for key in self.tag_keys}
+        values = {value.lower() for value in self.sensitive_values}
+        for key, value in sorted(tags.items()):
+            if key.lower() in keys and value.lower() in values:
+                return f"tag {key}={value}"
+        for pattern in self.name_patterns:
+            if glob_match(pattern, name, ignore_case=True):
+                return f"name matches {pattern}"
+        return None
+
+
+def _string_list(table: Mapping[str, Any], key: str, path: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    if key not in table:
+        return default
+    value = table[key]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise DeputyError(f"{path}: {key} must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _flag(table: Mapping[str, Any], key: str, path: str) -> bool:
+    value = table.get(key, True)
+    if not isinstance(value, bool):
+        raise DeputyError(f"{path}: {key} must be true or false, got {value!r}")
+    return value
+
+
+def _table(data: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise DeputyError(f"{path}: [{key}] must be a table")
+    return value
+
+
+def load_sensitivity(path: str | Path | None) -> Sensitivity:
+    """Read the sensitivity rules from a TOML file, or return the defaults for None."""
+    if path is None:
+        return Sensitivity()
+    text_path = str(path)
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise DeputyError(f"{text_path}: configuration file not found") from error
+    except tomllib.TOMLDecodeError as error:
+        raise DeputyError(f"{text_path}: invalid TOML ({error}); fix the file or omit --config") from error
+    buckets = _table(data, "buckets", text_path)
+    return Sensitivity(
+        tag_keys=_string_list(buckets, "tag_keys", f"{text_path} [buckets]", DEFAULT_TAG_KEYS),
+        sensitive_values=_string_list(buckets, "sensitive_values", f"{text_path} [buckets]", DEFAULT_SENSITIVE_VALUES),
+        name_patterns=_string_list(buckets, "name_patterns", f"{text_path} [buckets]", DEFAULT_NAME_PATTERNS),
+        vpc_provisioning=_flag(_table(data, "apis", text_path), "vpc_provisioning", f"{text_path} [apis]"),
+        guardrail_modification=_flag(
+            _table(data, "guardrails", text_path), "modification", f"{text_path} [guardrails]"
+        ),
+    )
