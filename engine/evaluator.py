@@ -263,7 +263,10 @@ def evaluate(request: Request, policies: PolicySet) -> Evaluation:
         boundary_ok = _any(boundary_allows)
 
     scp_ok, scp_denies, scp_allows = _organization_levels(policies.scp_levels, request, trace)
-    rcp_ok, rcp_denies, rcp_allows = _organization_levels(policies.rcp_levels, request, trace, check_principal=True)
+    # RCPFullAWSAccess is attached to every root, OU and account once RCPs are enabled and
+    # cannot be detached, so only the Deny statements of RCPs decide anything.
+    _, rcp_denies, rcp_allows = _organization_levels(policies.rcp_levels, request, trace, check_principal=True)
+    rcp_ok = Truth.TRUE
     denies += scp_denies + rcp_denies
     permitting += scp_allows + rcp_allows
 
@@ -423,11 +426,19 @@ def _result(
             bucket += [clause for clause in match.unresolved if clause not in bucket]
     return Evaluation(
         decision=decision,
-        granting=tuple(match.statement for match in granting),
-        permitting=tuple(match.statement for match in permitting),
-        denying=tuple(match.statement for match in denying),
+        granting=_unique(match.statement for match in granting),
+        permitting=_unique(match.statement for match in permitting),
+        denying=_unique(match.statement for match in denying),
         conditions=tuple(unresolved),
         deny_conditions=tuple(deny_unresolved),
         missing_keys=frozenset(trace.missing),
         reason=reason,
     )
+
+
+def _unique(statements: Iterable[Statement]) -> tuple[Statement, ...]:
+    """Statements in first-seen order, each once (one SCP may be attached at several levels)."""
+    unique: dict[str, Statement] = {}
+    for statement in statements:
+        unique.setdefault(statement.ref, statement)
+    return tuple(unique.values())

@@ -1,0 +1,167 @@
+"""The `deputy` command run as a user runs it: a subprocess, its output and its exit code."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shared-hr-agent"
+ACCOUNT = "111122223333"
+ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
+
+
+def deputy(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", "from api.cli import main; main()", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+
+
+def deputy_json(*args: str) -> Any:
+    result = deputy(*args, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_analyze_table_shows_confused_deputies() -> None:
+    result = deputy("analyze", str(EXAMPLE))
+    assert result.returncode == 0
+    assert result.stdout.startswith("deputygraph analysis of")
+    assert "Invoker alice (User)" in result.stdout
+    assert "read acme-hr-policies (S3Bucket)  [agent-knowledge-base]  CONFUSED DEPUTY" in result.stdout
+    assert "call ec2:CreateVpc (VpcApi)  [agent-action-group]  CONFUSED DEPUTY" in result.stdout
+
+
+def test_analyze_json_summary() -> None:
+    result = deputy_json("analyze", str(EXAMPLE))
+    assert result["summary"]["invokers"] >= 3
+    assert result["summary"]["confused_deputy_paths"] == len(result["confused_deputy_paths"])
+    developers = [p for p in result["confused_deputy_paths"] if p["from"] == ALICE]
+    assert {p["to"] for p in developers} >= {
+        "arn:aws:s3:::acme-hr-policies",
+        f"vpc-api:{ACCOUNT}:us-east-1:ec2:CreateVpc",
+    }
+
+
+def test_paths_to_bucket() -> None:
+    result = deputy_json("paths", str(EXAMPLE), "--from", ALICE, "--to", "arn:aws:s3:::acme-hr-policies")
+    paths = result["paths"]
+    assert [p["access"] for p in paths] == ["read"]
+    first = paths[0]
+    assert first["confused_deputy"] is True
+    assert first["nodes"][0]["arn"] == ALICE
+    assert first["nodes"][-1]["arn"] == "arn:aws:s3:::acme-hr-policies"
+    assert [edge["type"] for edge in first["edges"]][0] == "CAN_INVOKE_AGENT"
+
+
+def test_blast_radius_json() -> None:
+    result = deputy_json("blast-radius", str(EXAMPLE), "--principal", ALICE)
+    assert result["principal"]["name"] == "alice"
+    assert result["confused_deputy_count"] == len(result["blast_radius"])
+
+
+def test_check_allow_with_statement() -> None:
+    result = deputy_json(
+        "check",
+        str(EXAMPLE),
+        "--principal",
+        f"arn:aws:iam::{ACCOUNT}:user/hr-analyst",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::acme-hr-policies/handbook.pdf",
+    )
+    assert result["decision"] == "allow"
+    assert [s["policy"] for s in result["granting"]] == [
+        f"arn:aws:iam::{ACCOUNT}:user/hr-analyst#inline:hr-policies-access"
+    ]
+
+
+def test_check_deny_for_developer() -> None:
+    result = deputy_json(
+        "check",
+        str(EXAMPLE),
+        "--principal",
+        ALICE,
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::acme-hr-policies/x",
+    )
+    assert result["decision"] == "deny"
+
+
+def test_check_lists_missing_context_key() -> None:
+    result = deputy_json(
+        "check",
+        str(EXAMPLE),
+        "--principal",
+        ALICE,
+        "--action",
+        "sts:AssumeRole",
+        "--resource",
+        f"arn:aws:iam::{ACCOUNT}:role/platform-admin",
+    )
+    assert result["decision"] == "deny"
+    assert "aws:MultiFactorAuthPresent" in result["missing_context_keys"]
+
+
+def test_check_session_principal() -> None:
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/infra-vpc-provisioner-role/run-1"
+    result = deputy_json("check", str(EXAMPLE), "--principal", session, "--action", "ec2:CreateVpc", "--resource", "*")
+    assert result["decision"] == "allow"
+
+
+def test_unknown_principal_exits_2() -> None:
+    result = deputy("blast-radius", str(EXAMPLE), "--principal", f"arn:aws:iam::{ACCOUNT}:user/nobody")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "nobody" in result.stderr
+
+
+def test_bad_context_exits_2() -> None:
+    result = deputy(
+        "check",
+        str(EXAMPLE),
+        "--principal",
+        ALICE,
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "*",
+        "--context",
+        "novalue",
+    )
+    assert result.returncode == 2
+    assert "--context 'novalue' is invalid" in result.stderr
+
+
+def test_missing_snapshot_exits_2(tmp_path: Path) -> None:
+    result = deputy("analyze", str(tmp_path / "absent"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_invalid_json_file_exits_2(tmp_path: Path) -> None:
+    broken = tmp_path / "snap"
+    shutil.copytree(EXAMPLE, broken)
+    target = broken / ACCOUNT / "s3" / "buckets.json"
+    target.write_text("{not json", encoding="utf-8")
+    result = deputy("analyze", str(broken))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "buckets.json" in result.stderr
+
+
+def test_invalid_policy_document_exits_2(tmp_path: Path) -> None:
+    broken = tmp_path / "snap"
+    shutil.copytree(EXAMPLE, broken)
+    policy_file = broken / ACCOUNT / "s3" / "acme-hr-policies" / "policy.json"
+    policy_file.write_text(json.dumps({"Policy": json.dumps({"Statement": [{"Effect": "Maybe", "Action": "s3:*"}]})}))
+    result = deputy("analyze", str(broken))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "Effect" in result.stderr
