@@ -9,9 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-PARTITIONS = frozenset(
-    {"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f"}
-)
+PARTITIONS = frozenset({"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f"})
 DEFAULT_PARTITION = "aws"
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -43,9 +41,7 @@ def parse_arn(text: str) -> Arn:
     """Parse an ARN; raise ValueError naming the value when it is not one."""
     parts = text.split(":", 5)
     if len(parts) != 6 or parts[0] != "arn" or not parts[1] or not parts[2]:
-        raise ValueError(
-            f"{text!r} is not an ARN (expected arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE)"
-        )
+        raise ValueError(f"{text!r} is not an ARN (expected arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE)")
     return Arn(parts[1], parts[2], parts[3], parts[4], parts[5])
 
 
@@ -83,16 +79,12 @@ def s3_objects_arn(bucket: str, partition: str = DEFAULT_PARTITION) -> str:
     return f"arn:{partition}:s3:::{bucket}/*"
 
 
-def service_arn(
-    service: str, region: str, account: str, resource: str, partition: str = DEFAULT_PARTITION
-) -> str:
+def service_arn(service: str, region: str, account: str, resource: str, partition: str = DEFAULT_PARTITION) -> str:
     """A regional ARN, for example a Lambda function or a Bedrock agent alias."""
     return f"arn:{partition}:{service}:{region}:{account}:{resource}"
 
 
-def sts_assumed_role_arn(
-    account: str, role_name: str, session: str, partition: str = DEFAULT_PARTITION
-) -> str:
+def sts_assumed_role_arn(account: str, role_name: str, session: str, partition: str = DEFAULT_PARTITION) -> str:
     """The ARN of a role session as AWS reports it in `aws:PrincipalArn` requests."""
     return f"arn:{partition}:sts::{account}:assumed-role/{role_name}/{session}"
 
@@ -107,8 +99,7 @@ def role_arn_from_session(session_arn: str) -> str:
     kind, _, rest = arn.resource.partition("/")
     if arn.service != "sts" or kind != "assumed-role" or "/" not in rest:
         raise ValueError(
-            f"{session_arn!r} is not a role session ARN "
-            "(expected arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION)"
+            f"{session_arn!r} is not a role session ARN (expected arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION)"
         )
     role_name = rest.split("/", 1)[0]
     return iam_arn(arn.account, f"role/{role_name}", arn.partition)
