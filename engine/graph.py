@@ -94,6 +94,7 @@ class _Builder:
         self.named_by_resource_policy: dict[str, set[str]] = defaultdict(set)  # principal entry -> resource ids
         self.cache: dict[tuple[object, ...], Evaluation] = {}
         self.trust_index: dict[str, set[str]] | None = None
+        self.notes: list[str] = list(snapshot.not_seen)
         self.cache_hits = 0
         self.evaluations = 0
 
@@ -119,13 +120,7 @@ class _Builder:
             self.evaluations,
             self.cache_hits,
         )
-        return DeputyGraph(
-            self.graph,
-            self.snapshot,
-            self.authorizer,
-            self.sensitivity,
-            list(self.snapshot.not_seen),
-        )
+        return DeputyGraph(self.graph, self.snapshot, self.authorizer, self.sensitivity, self.notes)
 
     def _node(self, node_id: str, label: Label, **properties: Any) -> None:
         self.graph.add_node(node_id, label=str(label), arn=node_id, **properties)
@@ -301,6 +296,12 @@ class _Builder:
             else None
         )
         self._edge(version_id, version.role_arn, Rel.HAS_EXECUTION_ROLE, note=note)
+        if version.role_from_agent and version.version != "DRAFT":
+            # The DRAFT's settings are agent.json itself; only numbered versions can differ.
+            self.notes.append(
+                f"agent {agent.name} ({agent.agent_id}) version {version.version}: no agent-version.json, "
+                "so its execution role and guardrail are the agent's current ones"
+            )
         for group in version.action_groups:
             group_id = f"{version_id}/action-group/{group.action_group_id}"
             self._node(

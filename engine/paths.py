@@ -260,9 +260,77 @@ def invocable_aliases(deputy: DeputyGraph, principal: str) -> list[Reach]:
     return sorted(best.values(), key=lambda reach: reach.target)
 
 
+NODE_ACCESS = {
+    Label.ROLE: "act-as",
+    Label.AGENT_ALIAS: "invoke",
+    Label.AGENT_VERSION: "invoke",
+    Label.ACTION_GROUP: "invoke",
+    Label.LAMBDA_FUNCTION: "invoke",
+    Label.KNOWLEDGE_BASE: "retrieve",
+    Label.DATA_SOURCE: "retrieve",
+}
+
+
+def path_to_node(deputy: DeputyGraph, source: str, target: str) -> Reach | None:
+    """The shortest walk from a principal to an intermediate node such as a role or a Lambda.
+
+    Reaching a role means acting with its permissions; reaching an alias or a function
+    means invoking it. Reaching a role through an agent is a confused deputy when the
+    principal cannot assume that role through CAN_ASSUME edges alone.
+    """
+    start = _State(source, False, False)
+    parents: dict[_State, tuple[_State, Step] | None] = {start: None}
+    queue: deque[_State] = deque([start])
+    while queue:
+        state = queue.popleft()
+        for step, following, access in _next_steps(deputy, state):
+            if access is not None or following in parents:
+                continue
+            parents[following] = (state, step)
+            if following.node == target:
+                return _walk_to(deputy, source, following, tuple(_steps_to(parents, following)))
+            queue.append(following)
+    return None
+
+
+def _walk_to(deputy: DeputyGraph, source: str, state: _State, steps: tuple[Step, ...]) -> Reach:
+    label = deputy.graph.nodes[state.node]["label"]
+    confused = state.through_agent and label == Label.ROLE and not _assumable_directly(deputy, source, state.node)
+    return Reach(
+        principal=source,
+        target=state.node,
+        access=NODE_ACCESS.get(label, "reach"),
+        steps=steps,
+        through_agent=state.through_agent,
+        weak=state.weak,
+        conditional=any(s.properties.get("conditional") for s in steps),
+        confused_deputy=confused,
+    )
+
+
+def _assumable_directly(deputy: DeputyGraph, source: str, role: str) -> bool:
+    """Whether the principal reaches the role through CAN_ASSUME edges alone."""
+    seen = {source}
+    queue = deque([source])
+    while queue:
+        node = queue.popleft()
+        for _, target, rel in deputy.graph.out_edges(node, keys=True):
+            if rel != Rel.CAN_ASSUME or target in seen:
+                continue
+            if target == role:
+                return True
+            seen.add(target)
+            queue.append(target)
+    return False
+
+
 def paths_between(deputy: DeputyGraph, source: str, target: str | None) -> list[Reach]:
-    """Paths from a principal to one target (every access kind), or to every target it reaches."""
+    """Paths from a principal to one node (every access kind), or to every resource it reaches."""
     reaches = blast_radius(deputy, source, sensitive_only=False)
     if target is None:
         return reaches
-    return [reach for reach in reaches if reach.target == target]
+    found = [reach for reach in reaches if reach.target == target]
+    if found:
+        return found
+    walk = path_to_node(deputy, source, target)
+    return [walk] if walk is not None else []
