@@ -1,0 +1,517 @@
+"""Amazon Bedrock: agents, knowledge bases and guardrails of one account in one region.
+
+Under `<region>/bedrock-agent/agents/<agent-id>/` it reads `agent.json` (`get-agent`),
+`aliases.json` (`list-agent-aliases`) and, per version folder, `agent-version.json`
+(`get-agent-version`), `action-groups/<id>.json` (`get-agent-action-group`) and
+`knowledge-bases.json` (`list-agent-knowledge-bases`).
+
+Under `<region>/bedrock-agent/knowledge-bases/<kb-id>/` it reads `knowledge-base.json`
+(`get-knowledge-base`) and `data-sources/<id>.json` (`get-data-source`), and under
+`<region>/bedrock/guardrails/` the output of `get-guardrail`.
+
+An alias routes traffic to agent versions, and each version keeps the execution role
+and action groups it was created with. A version without `agent-version.json` (DRAFT,
+or a version that only an alias names) takes its role and guardrail from `agent.json`
+and is marked `role_from_agent`.
+
+Not read: prompt override Lambda functions, agent collaborators, memory settings,
+flows and prompts.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.arn import service_arn
+from engine.inventory import (
+    AccountInventory,
+    ActionGroup,
+    Agent,
+    AgentAlias,
+    AgentKnowledgeBase,
+    AgentVersion,
+    DataSource,
+    Guardrail,
+    GuardrailRef,
+    KnowledgeBase,
+)
+from ingest.jsonfile import JsonObject, SnapshotReader
+
+logger = logging.getLogger(__name__)
+
+DRAFT = "DRAFT"
+# Version names as the Bedrock API reference gives them: DRAFT or a number.
+_VERSION_NAME = re.compile(r"^(DRAFT|[0-9]{1,5})$")
+_STATES = {"ENABLED": True, "DISABLED": False}
+
+
+@dataclass(frozen=True, slots=True)
+class VersionFiles:
+    """The decoded files of one `versions/<version>/` folder."""
+
+    agent_version: JsonObject | None = None
+    action_groups: tuple[JsonObject, ...] = ()
+    knowledge_bases: JsonObject | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFiles:
+    """The decoded files of one `agents/<agent-id>/` folder, versions keyed by folder name."""
+
+    agent: JsonObject
+    aliases: JsonObject | None = None
+    versions: dict[str, VersionFiles] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeBaseFiles:
+    """The decoded files of one `knowledge-bases/<kb-id>/` folder."""
+
+    knowledge_base: JsonObject
+    data_sources: tuple[JsonObject, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _AgentDefaults:
+    """The settings from `agent.json` that a version without `agent-version.json` inherits."""
+
+    role_arn: str
+    guardrail: GuardrailRef | None
+    foundation_model: str | None
+
+
+# ---- transform: JSON in, records out ----
+
+
+def transform_agent(files: AgentFiles, *, folder_id: str, account: str, region: str, partition: str) -> Agent:
+    """Build one agent with its versions and aliases from the files of its folder."""
+    agent = files.agent.require_object("agent")
+    arn = _regional_arn(agent, "agentArn", account=account, region=region, partition=partition)
+    agent_id = _matching_id(agent, "agentId", folder_id, "agent folder")
+    defaults = _AgentDefaults(
+        role_arn=agent.require_str("agentResourceRoleArn"),
+        guardrail=_guardrail_ref(agent),
+        foundation_model=agent.optional_str("foundationModel"),
+    )
+
+    aliases: tuple[AgentAlias, ...] = ()
+    if files.aliases is not None:
+        aliases = _aliases(files.aliases, agent_id=agent_id, account=account, region=region, partition=partition)
+
+    names = {DRAFT, *files.versions}
+    names.update(version for alias in aliases for version in alias.versions)
+    versions = {name: _version(name, files.versions.get(name), defaults) for name in sorted(names, key=_version_order)}
+    return Agent(
+        arn=arn,
+        agent_id=agent_id,
+        name=agent.require_str("agentName"),
+        account=account,
+        region=region,
+        role_arn=defaults.role_arn,
+        versions=versions,
+        aliases=aliases,
+        guardrail=defaults.guardrail,
+        status=agent.optional_str("agentStatus"),
+        foundation_model=defaults.foundation_model,
+    )
+
+
+def _version(name: str, files: VersionFiles | None, defaults: _AgentDefaults) -> AgentVersion:
+    if files is None:
+        # NOTE: only an alias names this version, so its action groups and knowledge
+        # bases are unknown and recorded as empty. The loader reports it in not_seen.
+        files = VersionFiles()
+
+    action_groups = tuple(_action_group(document, name) for document in files.action_groups)
+    knowledge_bases: tuple[AgentKnowledgeBase, ...] = ()
+    if files.knowledge_bases is not None:
+        knowledge_bases = _agent_knowledge_bases(files.knowledge_bases)
+
+    if files.agent_version is None:
+        return AgentVersion(
+            version=name,
+            role_arn=defaults.role_arn,
+            action_groups=action_groups,
+            knowledge_bases=knowledge_bases,
+            guardrail=defaults.guardrail,
+            foundation_model=defaults.foundation_model,
+            role_from_agent=True,
+        )
+
+    details = files.agent_version.require_object("agentVersion")
+    recorded = details.optional_str("version")
+    if recorded is not None and recorded != name:
+        raise details.error(
+            "version",
+            f"the file describes version {recorded} but sits in the folder of version {name}; "
+            "move it into versions/<version>/",
+        )
+    return AgentVersion(
+        version=name,
+        role_arn=details.require_str("agentResourceRoleArn"),
+        action_groups=action_groups,
+        knowledge_bases=knowledge_bases,
+        guardrail=_guardrail_ref(details),
+        foundation_model=details.optional_str("foundationModel"),
+        role_from_agent=False,
+    )
+
+
+def _action_group(document: JsonObject, version: str) -> ActionGroup:
+    group = document.require_object("agentActionGroup")
+    group_id = _matching_id(group, "actionGroupId", Path(document.file).stem, "file name")
+    recorded = group.optional_str("agentVersion")
+    if recorded is not None and recorded != version:
+        raise group.error(
+            "agentVersion",
+            f"the action group belongs to version {recorded} but sits in the folder of "
+            f"version {version}; move it into versions/{recorded}/action-groups/",
+        )
+
+    lambda_arn = None
+    executor = group.optional_object("actionGroupExecutor")
+    # A return-of-control group has {"customControl": "RETURN_CONTROL"} and no Lambda.
+    if executor is not None:
+        lambda_arn = executor.optional_str("lambda")
+
+    return ActionGroup(
+        action_group_id=group_id,
+        name=group.require_str("actionGroupName"),
+        enabled=_state(group, "actionGroupState"),
+        lambda_arn=lambda_arn,
+        parent_signature=group.optional_str("parentActionSignature"),
+    )
+
+
+def _agent_knowledge_bases(document: JsonObject) -> tuple[AgentKnowledgeBase, ...]:
+    return tuple(
+        AgentKnowledgeBase(
+            knowledge_base_id=item.require_str("knowledgeBaseId"),
+            enabled=_state(item, "knowledgeBaseState"),
+        )
+        for item in document.require_objects("agentKnowledgeBaseSummaries")
+    )
+
+
+def _aliases(
+    document: JsonObject, *, agent_id: str, account: str, region: str, partition: str
+) -> tuple[AgentAlias, ...]:
+    aliases = []
+    for item in document.require_objects("agentAliasSummaries"):
+        alias_id = item.require_str("agentAliasId")
+        versions = tuple(
+            _version_name(route, "agentVersion") for route in item.optional_objects("routingConfiguration")
+        )
+        # list-agent-aliases returns no ARN. The Bedrock API reference gives the form
+        # arn:PARTITION:bedrock:REGION:ACCOUNT:agent-alias/AGENT_ID/ALIAS_ID.
+        arn = service_arn("bedrock", region, account, f"agent-alias/{agent_id}/{alias_id}", partition)
+        aliases.append(
+            AgentAlias(
+                alias_id=alias_id,
+                name=item.require_str("agentAliasName"),
+                arn=arn,
+                versions=versions,
+                status=item.optional_str("agentAliasStatus"),
+            )
+        )
+    return tuple(aliases)
+
+
+def _guardrail_ref(settings: JsonObject) -> GuardrailRef | None:
+    config = settings.optional_object("guardrailConfiguration")
+    if config is None:
+        return None
+    identifier = config.optional_str("guardrailIdentifier")
+    if identifier is None:
+        return None
+    return GuardrailRef(identifier=identifier, version=config.optional_str("guardrailVersion"))
+
+
+def transform_knowledge_base(
+    files: KnowledgeBaseFiles, *, folder_id: str, account: str, region: str, partition: str
+) -> KnowledgeBase:
+    """Build one knowledge base with its data sources from the files of its folder."""
+    details = files.knowledge_base.require_object("knowledgeBase")
+    arn = _regional_arn(details, "knowledgeBaseArn", account=account, region=region, partition=partition)
+    kb_id = _matching_id(details, "knowledgeBaseId", folder_id, "knowledge base folder")
+    return KnowledgeBase(
+        arn=arn,
+        knowledge_base_id=kb_id,
+        name=details.require_str("name"),
+        account=account,
+        region=region,
+        role_arn=details.optional_str("roleArn"),
+        data_sources=tuple(_data_source(document, kb_id=kb_id, partition=partition) for document in files.data_sources),
+    )
+
+
+def _data_source(document: JsonObject, *, kb_id: str, partition: str) -> DataSource:
+    source = document.require_object("dataSource")
+    source_id = _matching_id(source, "dataSourceId", Path(document.file).stem, "file name")
+    _matching_id(source, "knowledgeBaseId", kb_id, "knowledge base folder")
+    config = source.require_object("dataSourceConfiguration")
+
+    bucket_arn = None
+    prefixes: tuple[str, ...] = ()
+    if config.require_str("type") == "S3":
+        s3 = config.require_object("s3Configuration")
+        bucket_arn = str(s3.require_arn("bucketArn", partition=partition))
+        prefixes = s3.optional_strings("inclusionPrefixes")
+
+    return DataSource(
+        data_source_id=source_id,
+        name=source.require_str("name"),
+        knowledge_base_id=kb_id,
+        bucket_arn=bucket_arn,
+        inclusion_prefixes=prefixes,
+    )
+
+
+def transform_guardrail(document: JsonObject, *, file_id: str, account: str, region: str, partition: str) -> Guardrail:
+    """Build one guardrail from `get-guardrail` output."""
+    arn = _regional_arn(document, "guardrailArn", account=account, region=region, partition=partition)
+    return Guardrail(
+        arn=arn,
+        guardrail_id=_matching_id(document, "guardrailId", file_id, "file name"),
+        name=document.require_str("name"),
+        account=account,
+        region=region,
+        version=document.optional_str("version"),
+    )
+
+
+def _regional_arn(item: JsonObject, key: str, *, account: str, region: str, partition: str) -> str:
+    arn = item.require_arn(key, partition=partition)
+    if arn.account != account or arn.region != region:
+        raise item.error(
+            key,
+            f"ARN is in account {arn.account} and region {arn.region}, but the file is in the "
+            f"folder of account {account} and region {region}; move it there",
+        )
+    return str(arn)
+
+
+def _matching_id(item: JsonObject, key: str, expected: str, where: str) -> str:
+    value = item.require_str(key)
+    if value != expected:
+        raise item.error(
+            key,
+            f"{value!r} does not match the {where} {expected!r}; name the {where} after the id",
+        )
+    return value
+
+
+def _state(item: JsonObject, key: str) -> bool:
+    value = item.require_str(key)
+    if value not in _STATES:
+        raise item.error(key, f"expected ENABLED or DISABLED, got {value!r}")
+    return _STATES[value]
+
+
+def _version_name(item: JsonObject, key: str) -> str:
+    value = item.require_str(key)
+    if not _VERSION_NAME.match(value):
+        raise item.error(key, f"expected DRAFT or a version number, got {value!r}")
+    return value
+
+
+def _version_order(name: str) -> tuple[int, int]:
+    return (0, 0) if name == DRAFT else (1, int(name))
+
+
+# ---- load: read the files, transform, write into the account inventory ----
+
+
+def load_bedrock_agent(reader: SnapshotReader, folder: Path, inventory: AccountInventory, region: str) -> bool:
+    """Load `<account>/<region>/bedrock-agent/` and return True, because the folder is coverage."""
+    agents = _load_agents(reader, folder / "agents", inventory, region)
+    knowledge_bases = _load_knowledge_bases(reader, folder / "knowledge-bases", inventory, region)
+    for path in reader.unknown_entries(folder, {"agents", "knowledge-bases"}):
+        logger.warning("ignoring %s: not a folder deputygraph reads", reader.label(path))
+
+    _note_missing_knowledge_bases(reader, inventory, region)
+    logger.info(
+        "loaded Bedrock agents for account %s in %s: %d agents, %d knowledge bases",
+        inventory.account_id,
+        region,
+        agents,
+        knowledge_bases,
+    )
+    return True
+
+
+def load_bedrock(reader: SnapshotReader, folder: Path, inventory: AccountInventory, region: str) -> bool:
+    """Load `<account>/<region>/bedrock/` (guardrails) and return True, because the folder is coverage."""
+    count = 0
+    guardrails_dir = folder / "guardrails"
+    if guardrails_dir.is_dir():
+        for path in sorted(guardrails_dir.iterdir()):
+            if not (path.is_file() and path.suffix == ".json"):
+                logger.warning("ignoring %s: expected <guardrail-id>.json", reader.label(path))
+                continue
+            guardrail = transform_guardrail(
+                reader.read_object(path),
+                file_id=path.stem,
+                account=inventory.account_id,
+                region=region,
+                partition=reader.partition,
+            )
+            inventory.guardrails[guardrail.arn] = guardrail
+            count += 1
+    for path in reader.unknown_entries(folder, {"guardrails"}):
+        logger.warning("ignoring %s: not a folder deputygraph reads", reader.label(path))
+
+    logger.info(
+        "loaded Bedrock guardrails for account %s in %s: %d guardrails",
+        inventory.account_id,
+        region,
+        count,
+    )
+    return True
+
+
+def _load_agents(reader: SnapshotReader, agents_dir: Path, inventory: AccountInventory, region: str) -> int:
+    if not agents_dir.is_dir():
+        return 0
+    count = 0
+    for agent_dir in sorted(agents_dir.iterdir()):
+        if not agent_dir.is_dir():
+            logger.warning("ignoring %s: expected one folder per agent id", reader.label(agent_dir))
+            continue
+        files = _read_agent_folder(reader, agent_dir)
+        agent = transform_agent(
+            files,
+            folder_id=agent_dir.name,
+            account=inventory.account_id,
+            region=region,
+            partition=reader.partition,
+        )
+        inventory.agents[agent.arn] = agent
+        _note_agent_gaps(reader, agent, files)
+        logger.debug(
+            "agent %s: versions %s, aliases %s",
+            agent.agent_id,
+            ", ".join(agent.versions),
+            ", ".join(alias.alias_id for alias in agent.aliases),
+        )
+        count += 1
+    return count
+
+
+def _read_agent_folder(reader: SnapshotReader, agent_dir: Path) -> AgentFiles:
+    agent_path = agent_dir / "agent.json"
+    if not agent_path.is_file():
+        raise reader.missing_file(agent_path, f"aws bedrock-agent get-agent --agent-id {agent_dir.name} --output json")
+    agent = reader.read_object(agent_path)
+    aliases_path = agent_dir / "aliases.json"
+    aliases = reader.read_object(aliases_path) if aliases_path.is_file() else None
+
+    versions: dict[str, VersionFiles] = {}
+    versions_dir = agent_dir / "versions"
+    if versions_dir.is_dir():
+        for version_dir in sorted(versions_dir.iterdir()):
+            if not (version_dir.is_dir() and _VERSION_NAME.match(version_dir.name)):
+                logger.warning(
+                    "ignoring %s: expected a folder named DRAFT or a version number",
+                    reader.label(version_dir),
+                )
+                continue
+            versions[version_dir.name] = _read_version_folder(reader, version_dir)
+
+    for path in reader.unknown_entries(agent_dir, {"agent.json", "aliases.json", "versions"}):
+        logger.warning("ignoring %s: not a file deputygraph reads", reader.label(path))
+    return AgentFiles(agent=agent, aliases=aliases, versions=versions)
+
+
+def _read_version_folder(reader: SnapshotReader, version_dir: Path) -> VersionFiles:
+    version_path = version_dir / "agent-version.json"
+    knowledge_bases_path = version_dir / "knowledge-bases.json"
+    action_groups: list[JsonObject] = []
+    groups_dir = version_dir / "action-groups"
+    if groups_dir.is_dir():
+        for path in sorted(groups_dir.iterdir()):
+            if not (path.is_file() and path.suffix == ".json"):
+                logger.warning("ignoring %s: expected <action-group-id>.json", reader.label(path))
+                continue
+            action_groups.append(reader.read_object(path))
+
+    known = {"agent-version.json", "action-groups", "knowledge-bases.json"}
+    for path in reader.unknown_entries(version_dir, known):
+        logger.warning("ignoring %s: not a file deputygraph reads", reader.label(path))
+    return VersionFiles(
+        agent_version=reader.read_object(version_path) if version_path.is_file() else None,
+        action_groups=tuple(action_groups),
+        knowledge_bases=(reader.read_object(knowledge_bases_path) if knowledge_bases_path.is_file() else None),
+    )
+
+
+def _note_agent_gaps(reader: SnapshotReader, agent: Agent, files: AgentFiles) -> None:
+    if files.aliases is None:
+        reader.not_seen.append(
+            f"no aliases.json for agent {agent.agent_id} in account {agent.account} "
+            f"({agent.region}): its aliases and their routing not analysed"
+        )
+    for name in agent.versions:
+        if name != DRAFT and name not in files.versions:
+            reader.not_seen.append(
+                f"no folder for version {name} of agent {agent.agent_id} in account "
+                f"{agent.account} ({agent.region}), which an alias routes to: its role is taken "
+                "from agent.json and its action groups and knowledge bases are unknown"
+            )
+
+
+def _load_knowledge_bases(reader: SnapshotReader, kbs_dir: Path, inventory: AccountInventory, region: str) -> int:
+    if not kbs_dir.is_dir():
+        return 0
+    count = 0
+    for kb_dir in sorted(kbs_dir.iterdir()):
+        if not kb_dir.is_dir():
+            logger.warning("ignoring %s: expected one folder per knowledge base id", reader.label(kb_dir))
+            continue
+        knowledge_base = transform_knowledge_base(
+            _read_knowledge_base_folder(reader, kb_dir),
+            folder_id=kb_dir.name,
+            account=inventory.account_id,
+            region=region,
+            partition=reader.partition,
+        )
+        inventory.knowledge_bases[knowledge_base.arn] = knowledge_base
+        count += 1
+    return count
+
+
+def _read_knowledge_base_folder(reader: SnapshotReader, kb_dir: Path) -> KnowledgeBaseFiles:
+    kb_path = kb_dir / "knowledge-base.json"
+    if not kb_path.is_file():
+        raise reader.missing_file(
+            kb_path,
+            f"aws bedrock-agent get-knowledge-base --knowledge-base-id {kb_dir.name} --output json",
+        )
+    knowledge_base = reader.read_object(kb_path)
+    data_sources: list[JsonObject] = []
+    sources_dir = kb_dir / "data-sources"
+    if sources_dir.is_dir():
+        for path in sorted(sources_dir.iterdir()):
+            if not (path.is_file() and path.suffix == ".json"):
+                logger.warning("ignoring %s: expected <data-source-id>.json", reader.label(path))
+                continue
+            data_sources.append(reader.read_object(path))
+    for path in reader.unknown_entries(kb_dir, {"knowledge-base.json", "data-sources"}):
+        logger.warning("ignoring %s: not a file deputygraph reads", reader.label(path))
+    return KnowledgeBaseFiles(knowledge_base=knowledge_base, data_sources=tuple(data_sources))
+
+
+def _note_missing_knowledge_bases(reader: SnapshotReader, inventory: AccountInventory, region: str) -> None:
+    loaded = {kb.knowledge_base_id for kb in inventory.knowledge_bases.values() if kb.region == region}
+    for agent in inventory.agents.values():
+        if agent.region != region:
+            continue
+        used = {kb.knowledge_base_id for version in agent.versions.values() for kb in version.knowledge_bases}
+        for kb_id in sorted(used - loaded):
+            reader.not_seen.append(
+                f"no folder for knowledge base {kb_id} used by agent {agent.agent_id} in account "
+                f"{agent.account} ({region}): its role and data sources not analysed"
+            )

@@ -1,0 +1,275 @@
+"""IAM: users, groups, roles and managed policies of one account.
+
+Reads `iam/authorization-details.json` (`aws iam get-account-authorization-details`)
+and `iam/policies/<name>.json`, which contains managed policies that the first file
+leaves out and that principals use as permissions boundaries.
+
+Not read: access keys, passwords, MFA devices, identity providers and the account
+password policy, because no attack path through an agent depends on them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.arn import Arn, parse_arn
+from engine.inventory import AccountInventory, Group, InlinePolicy, ManagedPolicy, Role, User
+from engine.policy import PolicyKind
+from ingest.jsonfile import JsonObject, SnapshotReader
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IamRecords:
+    """The principals and managed policies read from one authorization-details file."""
+
+    users: tuple[User, ...]
+    groups: tuple[Group, ...]
+    roles: tuple[Role, ...]
+    managed_policies: tuple[ManagedPolicy, ...]
+    # ARNs that name an account other than the account folder's (and other than "aws").
+    foreign_arns: tuple[str, ...] = ()
+
+
+# ---- transform: JSON in, records out ----
+
+
+def transform_authorization_details(document: JsonObject, *, account: str, partition: str) -> IamRecords:
+    """Build the IAM records of one account from `get-account-authorization-details` output."""
+    if document.optional_bool("IsTruncated", default=False):
+        raise document.error(
+            "IsTruncated",
+            "the output holds only the first page; run the command without --max-items or "
+            "--no-paginate so that the AWS CLI merges every page",
+        )
+    users = tuple(_user(item, partition=partition) for item in document.require_objects("UserDetailList"))
+    groups = tuple(_group(item, partition=partition) for item in document.require_objects("GroupDetailList"))
+    roles = tuple(_role(item, partition=partition) for item in document.require_objects("RoleDetailList"))
+    policies = tuple(_listed_managed_policy(item, partition=partition) for item in document.require_objects("Policies"))
+    owners = [
+        *((user.arn, user.account) for user in users),
+        *((group.arn, group.account) for group in groups),
+        *((role.arn, role.account) for role in roles),
+        *((policy.arn, parse_arn(policy.arn).account) for policy in policies),
+    ]
+    foreign = tuple(arn for arn, owner in owners if owner not in (account, "aws"))
+    return IamRecords(
+        users=users,
+        groups=groups,
+        roles=roles,
+        managed_policies=policies,
+        foreign_arns=foreign,
+    )
+
+
+def transform_policy_file(document: JsonObject, *, partition: str) -> ManagedPolicy:
+    """Build a managed policy from an `iam/policies/<name>.json` file.
+
+    The file contains `{"Policy": <get-policy Policy>, "PolicyVersion": <get-policy-version
+    PolicyVersion>}`, and the version must be the policy's default version.
+    """
+    policy = document.require_object("Policy")
+    version = document.require_object("PolicyVersion")
+    arn = _managed_policy_arn(policy, "Arn", partition=partition)
+    name = policy.require_str("PolicyName")
+
+    default_version_id = policy.optional_str("DefaultVersionId")
+    version_id = version.optional_str("VersionId")
+    if not version.optional_bool("IsDefaultVersion", default=True) or (
+        default_version_id is not None and version_id is not None and version_id != default_version_id
+    ):
+        raise version.error(
+            None,
+            f"this is version {version_id} but the policy's default version is "
+            f"{default_version_id}; fetch the default version with "
+            "`aws iam get-policy-version --version-id <DefaultVersionId>`",
+        )
+
+    document_dict = version.require_policy("Document", kind=PolicyKind.BOUNDARY, policy_id=str(arn), name=name)
+    return ManagedPolicy(
+        arn=str(arn),
+        name=name,
+        path=policy.optional_str("Path") or "/",
+        document=document_dict,
+        is_aws_managed=arn.account == "aws",
+    )
+
+
+def _user(item: JsonObject, *, partition: str) -> User:
+    arn = _principal_arn(item, partition=partition)
+    return User(
+        arn=str(arn),
+        name=item.require_str("UserName"),
+        user_id=item.require_str("UserId"),
+        account=arn.account,
+        path=item.optional_str("Path") or "/",
+        tags=item.optional_tags("Tags"),
+        inline_policies=_inline_policies(item, "UserPolicyList", owner_arn=str(arn)),
+        attached_policy_arns=_attached_policy_arns(item),
+        group_names=item.optional_strings("GroupList"),
+        permissions_boundary_arn=_boundary_arn(item),
+    )
+
+
+def _group(item: JsonObject, *, partition: str) -> Group:
+    arn = _principal_arn(item, partition=partition)
+    return Group(
+        arn=str(arn),
+        name=item.require_str("GroupName"),
+        group_id=item.require_str("GroupId"),
+        account=arn.account,
+        path=item.optional_str("Path") or "/",
+        inline_policies=_inline_policies(item, "GroupPolicyList", owner_arn=str(arn)),
+        attached_policy_arns=_attached_policy_arns(item),
+    )
+
+
+def _role(item: JsonObject, *, partition: str) -> Role:
+    arn = _principal_arn(item, partition=partition)
+    name = item.require_str("RoleName")
+    trust_policy = item.require_policy(
+        "AssumeRolePolicyDocument", kind=PolicyKind.TRUST, policy_id=f"{arn}#trust", name=name
+    )
+    instance_profiles = tuple(profile.require_str("Arn") for profile in item.optional_objects("InstanceProfileList"))
+    return Role(
+        arn=str(arn),
+        name=name,
+        role_id=item.require_str("RoleId"),
+        account=arn.account,
+        trust_policy=trust_policy,
+        path=item.optional_str("Path") or "/",
+        tags=item.optional_tags("Tags"),
+        inline_policies=_inline_policies(item, "RolePolicyList", owner_arn=str(arn)),
+        attached_policy_arns=_attached_policy_arns(item),
+        permissions_boundary_arn=_boundary_arn(item),
+        instance_profile_arns=instance_profiles,
+    )
+
+
+def _listed_managed_policy(item: JsonObject, *, partition: str) -> ManagedPolicy:
+    arn = _managed_policy_arn(item, "Arn", partition=partition)
+    name = item.require_str("PolicyName")
+    default_versions = [
+        version
+        for version in item.require_objects("PolicyVersionList")
+        if version.optional_bool("IsDefaultVersion", default=False)
+    ]
+    if len(default_versions) != 1:
+        raise item.error(
+            "PolicyVersionList",
+            f"expected exactly one version with IsDefaultVersion true, found "
+            f"{len(default_versions)}; save the unmodified command output",
+        )
+    document = default_versions[0].require_policy("Document", kind=PolicyKind.IDENTITY, policy_id=str(arn), name=name)
+    return ManagedPolicy(
+        arn=str(arn),
+        name=name,
+        path=item.optional_str("Path") or "/",
+        document=document,
+        is_aws_managed=arn.account == "aws",
+    )
+
+
+def _principal_arn(item: JsonObject, *, partition: str) -> Arn:
+    # NOTE: AWS returns only the account's own principals, but hand-edited files (such as
+    # published samples) can mix accounts. Each principal keeps the account its ARN names,
+    # and the loader logs a warning for them.
+    return item.require_arn("Arn", partition=partition)
+
+
+def _managed_policy_arn(item: JsonObject, key: str, *, partition: str) -> Arn:
+    return item.require_arn(key, partition=partition)
+
+
+def _inline_policies(item: JsonObject, key: str, *, owner_arn: str) -> tuple[InlinePolicy, ...]:
+    policies = []
+    for entry in item.optional_objects(key):
+        name = entry.require_str("PolicyName")
+        document = entry.require_policy(
+            "PolicyDocument",
+            kind=PolicyKind.IDENTITY,
+            policy_id=f"{owner_arn}#inline:{name}",
+            name=name,
+        )
+        policies.append(InlinePolicy(name=name, document=document))
+    return tuple(policies)
+
+
+def _attached_policy_arns(item: JsonObject) -> tuple[str, ...]:
+    return tuple(entry.require_str("PolicyArn") for entry in item.optional_objects("AttachedManagedPolicies"))
+
+
+def _boundary_arn(item: JsonObject) -> str | None:
+    boundary = item.optional_object("PermissionsBoundary")
+    if boundary is None:
+        return None
+    return boundary.require_str("PermissionsBoundaryArn")
+
+
+# ---- load: read the files, transform, write into the account inventory ----
+
+
+def load_iam(reader: SnapshotReader, iam_dir: Path, inventory: AccountInventory) -> bool:
+    """Load `<account>/iam/` into the inventory and return whether authorization details exist."""
+    account = inventory.account_id
+    details_path = iam_dir / "authorization-details.json"
+    covered = details_path.is_file()
+    if covered:
+        records = transform_authorization_details(
+            reader.read_object(details_path), account=account, partition=reader.partition
+        )
+        inventory.users.update((user.arn, user) for user in records.users)
+        inventory.groups.update((group.arn, group) for group in records.groups)
+        inventory.roles.update((role.arn, role) for role in records.roles)
+        inventory.managed_policies.update((policy.arn, policy) for policy in records.managed_policies)
+        if records.foreign_arns:
+            logger.warning(
+                "%s contains %d entries whose ARN names an account other than %s (first: %s); "
+                "they are kept under the account their ARN names",
+                reader.label(details_path),
+                len(records.foreign_arns),
+                account,
+                records.foreign_arns[0],
+            )
+    else:
+        logger.warning(
+            "%s is missing, so IAM principals of account %s are not loaded",
+            reader.label(details_path),
+            account,
+        )
+
+    extra_policies = _load_policy_folder(reader, iam_dir / "policies", inventory)
+    for path in reader.unknown_entries(iam_dir, {"authorization-details.json", "policies"}):
+        logger.warning("ignoring %s: not a file deputygraph reads", reader.label(path))
+
+    logger.info(
+        "loaded IAM for account %s: %d users, %d groups, %d roles, %d managed policies (%d from iam/policies)",
+        account,
+        len(inventory.users),
+        len(inventory.groups),
+        len(inventory.roles),
+        len(inventory.managed_policies),
+        extra_policies,
+    )
+    return covered
+
+
+def _load_policy_folder(reader: SnapshotReader, policies_dir: Path, inventory: AccountInventory) -> int:
+    if not policies_dir.is_dir():
+        return 0
+    added = 0
+    for path in sorted(policies_dir.iterdir()):
+        if not (path.is_file() and path.suffix == ".json"):
+            logger.warning("ignoring %s: expected <policy-name>.json files only", reader.label(path))
+            continue
+        policy = transform_policy_file(reader.read_object(path), partition=reader.partition)
+        if policy.arn in inventory.managed_policies:
+            # The authorization details already contain this policy's default version.
+            logger.debug("%s repeats %s; keeping the authorization-details copy", path.name, policy.arn)
+            continue
+        inventory.managed_policies[policy.arn] = policy
+        added += 1
+    return added
