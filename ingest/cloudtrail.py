@@ -2,9 +2,11 @@
 
 Reads `<region>/cloudtrail/trails.json` (`aws cloudtrail describe-trails`) and, per
 trail, the optional `<region>/cloudtrail/<trail-name>/event-selectors.json`
-(`aws cloudtrail get-event-selectors`). `describe-trails` also lists multi-Region
-and organization trails created elsewhere, so one trail can appear under several
-regions and accounts; trails are keyed by ARN and read once per account.
+(`aws cloudtrail get-event-selectors`).
+
+`describe-trails` also lists multi-Region and organization trails created elsewhere,
+so one trail can appear under several regions and accounts. Trails are keyed by ARN,
+so each is recorded once per account.
 
 Not read: trail status (whether logging is on), insight selectors, CloudTrail Lake
 event data stores and the S3 buckets that receive the logs.
