@@ -6,6 +6,9 @@ from typing import Any
 
 from engine.graph import condition_text
 
+# Assumers listed per role in the table; JSON output lists all of them.
+MAX_LISTED = 10
+
 
 def _name(node: dict[str, Any]) -> str:
     return f"{node.get('name') or node['arn']} ({node['label']})"
@@ -63,10 +66,36 @@ def analyze_text(result: dict[str, Any]) -> str:
             lines.append("  reaches no sensitive target")
         for path in entry["blast_radius"]:
             lines += path_lines(path)
-    roles = result.get("roles_assumable_only_by_services", [])
-    if roles:
-        lines += ["", f"Roles only AWS services can assume: {len(roles)}"]
+    lines += _role_lines(result)
     return "\n".join(lines)
+
+
+def _role_lines(result: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    assumable = result.get("role_assumption", [])
+    if assumable:
+        lines += ["", "Roles that users, roles or outside accounts can assume"]
+    for entry in assumable:
+        lines.append(f"  {_name(entry['role'])}")
+        for assumer in entry["assumed_by"][:MAX_LISTED]:
+            flag = " (conditional)" if assumer.get("conditional") else ""
+            note = f" ({assumer['note']})" if assumer.get("note") else ""
+            lines.append(f"    <- {_name(assumer)}{flag}{note}")
+        hidden = len(entry["assumed_by"]) - MAX_LISTED
+        if hidden > 0:
+            lines.append(f"    ... and {hidden} more (see --format json)")
+    federated = result.get("roles_assumed_through_federation", [])
+    if federated:
+        lines += ["", f"Roles assumed through identity federation: {len(federated)}"]
+        for role in federated:
+            lines.append(f"  {role['arn'].rsplit('/', 1)[-1]}: {', '.join(role['identity_providers'])}")
+    service_only = result.get("roles_assumable_only_by_services", [])
+    if service_only:
+        lines += ["", f"Roles only AWS services can assume: {len(service_only)}"]
+        for role in service_only:
+            services = ", ".join(role["trusted_services"]) or "no trusted principal in the snapshot"
+            lines.append(f"  {role['arn'].rsplit('/', 1)[-1]}: {services}")
+    return lines
 
 
 def blast_radius_text(result: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import networkx as nx
@@ -94,6 +94,7 @@ class _Builder:
         self.named_by_resource_policy: dict[str, set[str]] = defaultdict(set)  # principal entry -> resource ids
         self.cache: dict[tuple[object, ...], Evaluation] = {}
         self.trust_index: dict[str, set[str]] | None = None
+        self.session_index: dict[str, list[tuple[str, str]]] = defaultdict(list)  # session prefix -> (entry, role)
         self.notes: list[str] = list(snapshot.not_seen)
         self.cache_hits = 0
         self.evaluations = 0
@@ -403,6 +404,26 @@ class _Builder:
         for role in self._roles_trusting(principal):
             target = _Target(role.arn, role.arn, role.account)
             self._permission_edge(node_id, principal, Rel.CAN_ASSUME, ASSUME_ROLE_ACTIONS, target)
+        for role, session_arn in self._sessions_trusted(principal):
+            if self.graph.has_edge(node_id, role.arn, key=str(Rel.CAN_ASSUME)):
+                continue
+            target = _Target(role.arn, role.arn, role.account)
+            session = replace(principal, session_arn=session_arn)
+            note = f"only the role session {session_arn} may assume it"
+            self._permission_edge(node_id, session, Rel.CAN_ASSUME, ASSUME_ROLE_ACTIONS, target, note=note)
+
+    def _sessions_trusted(self, principal: RequestPrincipal) -> list[tuple[Role, str]]:
+        """Roles whose trust policy names one session of this role, such as an SSO user's session."""
+        if principal.kind is not PrincipalKind.ROLE_SESSION:
+            return []
+        self._roles_trusting(principal)  # builds the trust and session indexes
+        prefix = f"arn:{self.partition}:sts::{principal.account}:assumed-role/{principal.name}/"
+        found: list[tuple[Role, str]] = []
+        for entry, arn in sorted(self.session_index.get(prefix, [])):
+            role = self.authorizer.role(arn)
+            if role is not None:
+                found.append((role, entry))
+        return found
 
     def _resources_naming(self, principal: RequestPrincipal) -> set[str]:
         entries = {ANY_PRINCIPAL_ID, principal.arn}
@@ -422,6 +443,8 @@ class _Builder:
             for role in self.authorizer.roles():
                 for entry in _named_entries(self.authorizer.resource_policy(role.arn) or ()):
                     self.trust_index[entry].add(role.arn)
+                    if ":assumed-role/" in entry:
+                        self.session_index[entry.rsplit("/", 1)[0] + "/"].append((entry, role.arn))
         entries = {ANY_PRINCIPAL_ID, principal.arn}
         if principal.account:
             entries |= {principal.account, account_root_arn(principal.account, self.partition)}
@@ -488,6 +511,7 @@ class _Builder:
         *,
         fingerprint: tuple[object, ...] | None = None,
         source_arn: str | None = None,
+        note: str | None = None,
     ) -> None:
         granted: list[str] = []
         evaluations: list[Evaluation] = []
@@ -499,7 +523,11 @@ class _Builder:
             evaluations.append(evaluation)
         if not granted:
             return
-        self._edge(node_id, target.node_id, rel, **edge_properties(rel, granted, evaluations))
+        properties = edge_properties(rel, granted, evaluations)
+        if note is not None:
+            properties["note"] = note
+            properties["reason"] += f" ({note})"
+        self._edge(node_id, target.node_id, rel, **properties)
 
     # -- principals outside the snapshot and AWS services ------------------------------
 
@@ -587,6 +615,12 @@ class _Builder:
                 if rel == Rel.CAN_ASSUME
             ]
             data["assumable_by_principals"] = any(label != Label.SERVICE_PRINCIPAL for label in callers)
+            # NOTE: web identity and SAML federation are recorded on the role, not evaluated:
+            # the identity provider's users are outside the snapshot.
+            trust = self.authorizer.resource_policy(node_id) or ()
+            data["trusted_federated"] = sorted(
+                {entry for s in trust if s.is_allow and s.principals for entry in s.principals.get("Federated", ())}
+            )
             data["trusted_services"] = sorted(
                 self.graph.nodes[source]["name"]
                 for source, _, rel in self.graph.in_edges(node_id, keys=True)

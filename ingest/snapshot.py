@@ -113,6 +113,9 @@ def load_snapshot(path: str | Path) -> Snapshot:
     return snapshot
 
 
+DOCUMENT_SUFFIXES = frozenset({".md", ".txt", ".rst"})
+
+
 def _read_manifest(root: Path) -> tuple[str, str | None]:
     """Return the partition and collection time from manifest.json, or the defaults."""
     path = root / MANIFEST
@@ -156,6 +159,9 @@ def _top_level_folders(reader: SnapshotReader) -> tuple[list[Path], Path | None]
             account_dirs.append(entry)
         elif entry.is_dir() and entry.name == ORGANIZATION_FOLDER:
             organization_dir = entry
+        elif entry.is_file() and entry.suffix.lower() in DOCUMENT_SUFFIXES:
+            # A snapshot may carry its own README or NOTICE; those are for people.
+            logger.debug("skipping %s: a document, not AWS output", reader.label(entry))
         else:
             logger.warning(
                 "ignoring %s: not manifest.json, an account folder or the organization folder",

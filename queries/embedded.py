@@ -104,8 +104,30 @@ def analyze(deputy: DeputyGraph) -> dict[str, Any]:
         "not_seen": list(deputy.notes),
         "invokers": entries,
         "confused_deputy_paths": confused,
+        "role_assumption": role_assumption(deputy),
         "roles_assumable_only_by_services": service_only_roles(deputy),
+        "roles_assumed_through_federation": federated_roles(deputy),
     }
+
+
+def federated_roles(deputy: DeputyGraph) -> list[dict[str, Any]]:
+    """Roles whose trust policy admits a SAML or web identity provider's users."""
+    return [
+        {"arn": node, "identity_providers": data["trusted_federated"]}
+        for node, data in sorted(deputy.graph.nodes(data=True))
+        if data["label"] == Label.ROLE and data.get("trusted_federated")
+    ]
+
+
+def role_assumption(deputy: DeputyGraph) -> list[dict[str, Any]]:
+    """Each role that a user, role or outside account may assume, with those principals."""
+    result = []
+    for node, data in sorted(deputy.graph.nodes(data=True)):
+        if data["label"] != Label.ROLE or not data.get("assumable_by_principals"):
+            continue
+        assumers = [entry for entry in who_can_assume(deputy, node) if entry["label"] != Label.SERVICE_PRINCIPAL]
+        result.append({"role": node_json(deputy, node), "assumed_by": assumers})
+    return result
 
 
 def service_only_roles(deputy: DeputyGraph) -> list[dict[str, Any]]:
@@ -114,7 +136,7 @@ def service_only_roles(deputy: DeputyGraph) -> list[dict[str, Any]]:
     for node, data in sorted(deputy.graph.nodes(data=True)):
         if data["label"] != Label.ROLE or data.get("in_inventory") is False:
             continue
-        if data.get("assumable_by_principals"):
+        if data.get("assumable_by_principals") or data.get("trusted_federated"):
             continue
         result.append(
             {
@@ -129,15 +151,14 @@ def service_only_roles(deputy: DeputyGraph) -> list[dict[str, Any]]:
 def who_can_assume(deputy: DeputyGraph, role_arn: str) -> list[dict[str, Any]]:
     """Every node with a CAN_ASSUME edge into a role, with the edge's explanation."""
     result = []
-    for source, _, rel, data in sorted(deputy.graph.in_edges(role_arn, keys=True, data=True)):
-        if rel == Rel.CAN_ASSUME:
-            result.append(
-                {
-                    **node_json(deputy, source),
-                    "conditional": data.get("conditional"),
-                    "reason": data.get("reason"),
-                }
-            )
+    edges = deputy.graph.in_edges(role_arn, keys=True, data=True)
+    for source, _, rel, data in sorted(edges, key=lambda edge: (edge[0], edge[2])):
+        if rel != Rel.CAN_ASSUME:
+            continue
+        entry = {**node_json(deputy, source), "conditional": data.get("conditional"), "reason": data.get("reason")}
+        if data.get("note"):
+            entry["note"] = data["note"]
+        result.append(entry)
     return result
 
 

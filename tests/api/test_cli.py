@@ -53,7 +53,7 @@ def test_paths_to_bucket() -> None:
     assert first["confused_deputy"] is True
     assert first["nodes"][0]["arn"] == ALICE
     assert first["nodes"][-1]["arn"] == "arn:aws:s3:::acme-hr-policies"
-    assert [edge["type"] for edge in first["edges"]][0] == "CAN_INVOKE_AGENT"
+    assert first["edges"][0]["type"] == "CAN_INVOKE_AGENT"
 
 
 def test_blast_radius_json() -> None:

@@ -169,6 +169,7 @@ def test_load_snapshot_unknown_entries_warned(write_snapshot: SnapshotWriter, ca
     root = write_snapshot(
         {
             "README.md": "notes",
+            "notes.json": {},
             f"{HR_ACCOUNT}/iam/authorization-details.json": iam_details(HR_ACCOUNT, "hr-lookup"),
             f"{HR_ACCOUNT}/iam/credential-report.csv": "user,arn",
             f"{HR_ACCOUNT}/ec2/instances.json": {},
@@ -182,7 +183,7 @@ def test_load_snapshot_unknown_entries_warned(write_snapshot: SnapshotWriter, ca
     assert snapshot.accounts[HR_ACCOUNT].coverage == {"iam"}
     warnings = [record.getMessage() for record in caplog.records]
     assert warnings == [
-        "ignoring README.md: not manifest.json, an account folder or the organization folder",
+        "ignoring notes.json: not manifest.json, an account folder or the organization folder",
         f"ignoring {HR_ACCOUNT}/iam/credential-report.csv: not a file deputygraph reads",
         f"ignoring {HR_ACCOUNT}/ec2: not iam/, s3/ or a region folder such as us-east-1",
         f"ignoring {HR_ACCOUNT}/us-east-1/sqs: not a service folder deputygraph reads",
