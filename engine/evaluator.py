@@ -31,6 +31,7 @@ from engine.conditions import (
     evaluate_conditions,
     substitute_variables,
 )
+from engine.errors import PolicyError
 from engine.matching import action_matches, arn_matches, arn_pattern_covers, arn_pattern_intersects
 from engine.policy import Statement
 from engine.principals import MatchKind, PrincipalKind, RequestPrincipal, principal_match
@@ -158,6 +159,8 @@ def _resource_truth(statement: Statement, request: Request, trace: _Trace) -> Tr
     unknown = False
     hits: list[bool] = []
     for raw in patterns:
+        # NOTE: `${*}` and `${?}` become wildcards here instead of literal characters;
+        # conditions.wildcard_match keeps them literal but resource matching does not use it yet.
         substitution = substitute_variables(raw, request.context)
         trace.missing.update(_missing_of(substitution.consulted_keys, request.context))
         if substitution.unknowable:
@@ -204,7 +207,10 @@ def _match_statement(statement: Statement, request: Request, trace: _Trace, *, c
     resource = _resource_truth(statement, request, trace)
     if resource is Truth.FALSE:
         return None
-    outcome = evaluate_conditions(statement.conditions, request.context)
+    try:
+        outcome = evaluate_conditions(statement.conditions, request.context)
+    except PolicyError as error:
+        raise PolicyError(f"{statement.ref}: {error}") from error
     trace.missing.update(outcome.missing_keys)
     truth = t_and(resource, outcome.truth)
     if truth is Truth.FALSE:
