@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.graph import DeputyGraph
@@ -133,42 +133,72 @@ def _structural_move(
 
 
 def reach_from(deputy: DeputyGraph, principal: str, *, agents: bool = True, functions: bool = True) -> list[Reach]:
-    """Every target a principal reaches, with the shortest path for each (target, access).
+    """Every target a principal reaches, with one explaining path for each (target, access).
 
-    With `agents=False` and `functions=False` only the principal's own permissions and
-    role assumption are followed: its direct reach.
+    The path is chosen in four passes, each a breadth-first walk: strong paths over
+    unconditional edges, strong paths over any edge, then the same two allowing the
+    agent's own execution role. The first pass that reaches a (target, access) gives its
+    path, so `conditional` means no unconditional path of that strength exists and
+    `weak` means no strong path exists. With `agents=False` and `functions=False` only
+    the principal's own permissions and role assumption are followed: its direct reach.
     """
     if principal not in deputy.graph:
         return []
+    chosen: dict[tuple[str, str], Reach] = {}
+    for allow_weak, allow_conditional in ((False, False), (False, True), (True, False), (True, True)):
+        walk = _Walk(agents=agents, functions=functions, weak=allow_weak, conditional=allow_conditional)
+        for reach in _breadth_first(deputy, principal, walk):
+            chosen.setdefault((reach.target, reach.access), reach)
+    return sorted(chosen.values(), key=lambda reach: (reach.target, reach.access))
+
+
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    """Which edges one pass may follow."""
+
+    agents: bool
+    functions: bool
+    weak: bool
+    conditional: bool
+
+    def allows(self, step: Step, following: _State) -> bool:
+        if not self.agents and step.rel == Rel.CAN_INVOKE_AGENT:
+            return False
+        if not self.functions and step.rel == Rel.CAN_INVOKE_FUNCTION:
+            return False
+        if not self.weak and following.weak:
+            return False
+        return self.conditional or not step.properties.get("conditional")
+
+
+def _breadth_first(deputy: DeputyGraph, principal: str, walk: _Walk) -> Iterator[Reach]:
     start = _State(principal, False, False)
     parents: dict[_State, tuple[_State, Step] | None] = {start: None}
     queue: deque[_State] = deque([start])
-    best: dict[tuple[str, str, bool], Reach] = {}
+    seen: set[tuple[str, str]] = set()
     while queue:
         state = queue.popleft()
         for step, following, access in _next_steps(deputy, state):
-            if not agents and step.rel == Rel.CAN_INVOKE_AGENT:
-                continue
-            if not functions and step.rel == Rel.CAN_INVOKE_FUNCTION:
+            if not walk.allows(step, following):
                 continue
             if access is not None:
-                key = (step.target, access, state.weak)
-                if key not in best:
-                    steps = (*_steps_to(parents, state), step)
-                    best[key] = Reach(
-                        principal=principal,
-                        target=step.target,
-                        access=access,
-                        steps=steps,
-                        through_agent=state.through_agent,
-                        weak=state.weak,
-                        conditional=any(s.properties.get("conditional") for s in steps),
-                    )
+                if (step.target, access) in seen:
+                    continue
+                seen.add((step.target, access))
+                steps = (*_steps_to(parents, state), step)
+                yield Reach(
+                    principal=principal,
+                    target=step.target,
+                    access=access,
+                    steps=steps,
+                    through_agent=state.through_agent,
+                    weak=state.weak,
+                    conditional=any(s.properties.get("conditional") for s in steps),
+                )
                 continue
             if following not in parents:
                 parents[following] = (state, step)
                 queue.append(following)
-    return _strongest(best)
 
 
 def _steps_to(parents: dict[_State, tuple[_State, Step] | None], state: _State) -> list[Step]:
@@ -181,18 +211,13 @@ def _steps_to(parents: dict[_State, tuple[_State, Step] | None], state: _State) 
     return list(reversed(steps))
 
 
-def _strongest(best: dict[tuple[str, str, bool], Reach]) -> list[Reach]:
-    """Keep one path per (target, access): the strong one when both kinds exist."""
-    chosen: dict[tuple[str, str], Reach] = {}
-    for (target, access, _weak), reach in sorted(best.items(), key=lambda item: (item[0][2], len(item[1].steps))):
-        current = chosen.get((target, access))
-        if current is None or (current.conditional and not reach.conditional and current.weak == reach.weak):
-            chosen[(target, access)] = reach
-    return sorted(chosen.values(), key=lambda reach: (reach.target, reach.access))
-
-
 def blast_radius(deputy: DeputyGraph, principal: str, *, sensitive_only: bool = True) -> list[Reach]:
-    """Every (sensitive) target a principal reaches, each flagged when it is a confused deputy."""
+    """Every (sensitive) target a principal reaches, each flagged when it is a confused deputy.
+
+    A path through an agent is a confused deputy unless the principal has an
+    unconditional direct path to the same (target, access), or has only a conditional
+    one while the path through the agent is conditional too.
+    """
     direct = {(r.target, r.access): r for r in reach_from(deputy, principal, agents=False, functions=False)}
     result: list[Reach] = []
     for reach in reach_from(deputy, principal):
@@ -200,18 +225,7 @@ def blast_radius(deputy: DeputyGraph, principal: str, *, sensitive_only: bool = 
             continue
         own = direct.get((reach.target, reach.access))
         confused = reach.through_agent and (own is None or (own.conditional and not reach.conditional))
-        result.append(
-            Reach(
-                principal=reach.principal,
-                target=reach.target,
-                access=reach.access,
-                steps=reach.steps,
-                through_agent=reach.through_agent,
-                weak=reach.weak,
-                conditional=reach.conditional,
-                confused_deputy=confused,
-            )
-        )
+        result.append(replace(reach, confused_deputy=confused))
     return result
 
 
