@@ -207,7 +207,13 @@ class Authorizer:
             return None
         chain = [account]
         while chain[-1] in organization.parents:
-            chain.append(organization.parents[chain[-1]])
+            parent = organization.parents[chain[-1]]
+            if parent in chain:
+                raise DeputyError(
+                    f"organization/parents: the parents of {account} loop back to {parent}; "
+                    "fix the parents/<id>.json files so that every chain ends at the root"
+                )
+            chain.append(parent)
         kind = PolicyKind.SCP if policy_type == "SERVICE_CONTROL_POLICY" else PolicyKind.RCP
         levels: list[tuple[Statement, ...]] = []
         for node in reversed(chain):

@@ -34,7 +34,13 @@ from engine.conditions import (
 from engine.errors import PolicyError
 from engine.matching import action_matches, arn_matches, arn_pattern_covers, arn_pattern_intersects
 from engine.policy import Statement
-from engine.principals import MatchKind, PrincipalKind, RequestPrincipal, principal_match
+from engine.principals import (
+    MatchKind,
+    PrincipalKind,
+    RequestPrincipal,
+    not_principal_exemption,
+    principal_match,
+)
 
 
 class Decision(StrEnum):
@@ -200,11 +206,12 @@ def _match_statement(statement: Statement, request: Request, trace: _Trace, *, c
     if not _action_applies(statement, request.action):
         return None
     principal: MatchKind | None = None
+    principal_applies = Truth.TRUE
     if check_principal:
-        principal = _principal_truth(statement, request.principal)
-        if principal is None:
+        principal, principal_applies = _principal_truth(statement, request.principal)
+        if principal_applies is Truth.FALSE:
             return None
-    resource = _resource_truth(statement, request, trace)
+    resource = t_and(principal_applies, _resource_truth(statement, request, trace))
     if resource is Truth.FALSE:
         return None
     try:
@@ -220,14 +227,19 @@ def _match_statement(statement: Statement, request: Request, trace: _Trace, *, c
     return match
 
 
-def _principal_truth(statement: Statement, principal: RequestPrincipal) -> MatchKind | None:
+def _principal_truth(statement: Statement, principal: RequestPrincipal) -> tuple[MatchKind | None, Truth]:
+    """How the statement's Principal or NotPrincipal names the caller, and whether it applies."""
     if statement.principals is not None:
-        return principal_match(statement.principals, principal)
-    if statement.not_principals is not None:
-        if principal_match(statement.not_principals, principal) is None:
-            return MatchKind.DIRECT
-        return None
-    return MatchKind.DIRECT  # RCPs and SCPs have no Principal element that excludes anyone
+        kind = principal_match(statement.principals, principal)
+        return kind, Truth.TRUE if kind is not None else Truth.FALSE
+    if statement.not_principals is None:
+        return MatchKind.DIRECT, Truth.TRUE  # SCPs have no Principal element
+    if statement.is_allow:
+        named = principal_match(statement.not_principals, principal) is not None
+        return (None, Truth.FALSE) if named else (MatchKind.DIRECT, Truth.TRUE)
+    exemption = not_principal_exemption(statement.not_principals, principal)
+    truth = {"exempt": Truth.FALSE, "denied": Truth.TRUE}.get(exemption, Truth.UNKNOWN)
+    return MatchKind.DIRECT, truth
 
 
 def _layer(
@@ -341,7 +353,7 @@ def _boundary_not_principal_denies(
     for statement in policies.resource:
         if statement.is_allow or statement.not_principals is None:
             continue
-        if principal_match(statement.not_principals, principal) is None:
+        if not_principal_exemption(statement.not_principals, principal) != "exempt":
             continue  # already applied as an ordinary NotPrincipal deny
         if not _action_applies(statement, request.action) or _resource_truth(statement, request, trace) is Truth.FALSE:
             continue

@@ -96,6 +96,46 @@ def principal_match(principals: Mapping[str, tuple[str, ...]], principal: Reques
     return best
 
 
+def not_principal_exemption(not_principals: Mapping[str, tuple[str, ...]], principal: RequestPrincipal) -> str:
+    """How a Deny with NotPrincipal treats the caller: "exempt", "denied" or "uncertain".
+
+    The IAM User Guide page "AWS JSON policy elements: NotPrincipal" says a Deny with
+    NotPrincipal spares a principal only when the element names it, and that AWS may
+    check the account first, then the role, then the role session: a session is spared
+    only when its own ARN is listed, and leaving out the account (or, for a session, the
+    role) "might" deny the principal anyway. That "might" is reported as uncertain.
+    """
+    entries = {entry for key, values in not_principals.items() if key in ("*", "AWS") for entry in values}
+    services = set(not_principals.get("Service", ()))
+    if "*" in entries:
+        return "exempt"
+    if principal.kind is PrincipalKind.SERVICE:
+        return "exempt" if principal.arn in services else "denied"
+    if principal.kind is PrincipalKind.ANONYMOUS:
+        return "denied"
+    account = (
+        {principal.account, account_root_arn(principal.account, principal.partition)} if principal.account else set()
+    )
+    account_listed = bool(entries & account)
+    if principal.kind is PrincipalKind.ROLE_SESSION:
+        role_listed = bool(entries & {principal.arn, principal.unique_id})
+        if principal.session_arn is None:
+            # The session name is chosen when the role is assumed; a listed session of
+            # this role may or may not be the one in use.
+            sessions = [e for e in entries if e.startswith(_session_prefix(principal))]
+            return "uncertain" if sessions and role_listed else "denied"
+        if principal.session_arn not in entries:
+            return "denied"
+        return "exempt" if role_listed and account_listed else "uncertain"
+    if not entries & {principal.arn, principal.unique_id}:
+        return "exempt" if account_listed and principal.kind is PrincipalKind.EXTERNAL else "denied"
+    return "exempt" if account_listed else "uncertain"
+
+
+def _session_prefix(principal: RequestPrincipal) -> str:
+    return f"arn:{principal.partition}:sts::{principal.account}:assumed-role/{principal.name}/"
+
+
 def account_of(arn_text: str) -> str | None:
     """The account id in an ARN or a bare account id, or None for service names."""
     if is_account_id(arn_text):

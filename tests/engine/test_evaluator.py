@@ -386,32 +386,57 @@ def test_username_variable_in_resource() -> None:
     assert decide(snap, alice.arn, "s3:GetObject", "arn:aws:s3:::home/bob/notes") is Decision.DENY
 
 
-def test_not_principal_deny_spares_listed_principal() -> None:
-    # ELEMENTS (NotPrincipal): a Deny with NotPrincipal denies everyone except those listed.
-    alice = user("alice", allow("s3:GetObject"))
-    bob = user("bob", allow("s3:GetObject"))
-    vault = bucket(
+def vault_denying_all_but(*exempt: str) -> Bucket:
+    return bucket(
         "vault",
         policy(
-            {"Effect": "Deny", "NotPrincipal": {"AWS": alice.arn}, "Action": "s3:*", "Resource": "arn:aws:s3:::vault/*"}
+            {
+                "Effect": "Deny",
+                "NotPrincipal": {"AWS": list(exempt)},
+                "Action": "s3:*",
+                "Resource": "arn:aws:s3:::vault/*",
+            }
         ),
     )
-    snap = snapshot(alice, bob, vault)
+
+
+ROOT = f"arn:aws:iam::{ACCOUNT}:root"
+
+
+def test_not_principal_deny_spares_listed_principal() -> None:
+    # ELEMENTS (NotPrincipal), its example "IAM user in the same or a different account": the user
+    # and its account are listed, so the deny spares that user and hits everyone else.
+    alice = user("alice", allow("s3:GetObject"))
+    bob = user("bob", allow("s3:GetObject"))
+    snap = snapshot(alice, bob, vault_denying_all_but(alice.arn, ROOT))
     assert decide(snap, alice.arn, "s3:GetObject", "arn:aws:s3:::vault/x") is Decision.ALLOW
     assert decide(snap, bob.arn, "s3:GetObject", "arn:aws:s3:::vault/x") is Decision.DENY
+
+
+def test_not_principal_without_account_is_uncertain() -> None:
+    # ELEMENTS (NotPrincipal): without the account ARN "the policy might deny access to the
+    # entire account containing the principal", so the answer is conditional, not allow.
+    alice = user("alice", allow("s3:GetObject"))
+    snap = snapshot(alice, vault_denying_all_but(alice.arn))
+    assert decide(snap, alice.arn, "s3:GetObject", "arn:aws:s3:::vault/x") is Decision.CONDITIONAL
+
+
+def test_not_principal_role_without_session_denies_session() -> None:
+    # ELEMENTS (NotPrincipal), example "IAM role in the same or different account": a session is
+    # identified by its session name, so listing only the role and account still denies the session.
+    app = role("app", policy(), allow("s3:GetObject"))
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/app/s1"
+    snap = snapshot(app, vault_denying_all_but(app.arn, ROOT))
+    assert decide(snap, session, "s3:GetObject", "arn:aws:s3:::vault/x") is Decision.DENY
+    spared = snapshot(app, vault_denying_all_but(session, app.arn, ROOT))
+    assert decide(spared, session, "s3:GetObject", "arn:aws:s3:::vault/x") is Decision.ALLOW
 
 
 def test_not_principal_deny_hits_bounded_principal() -> None:
     # BOUNDARY: a Deny with NotPrincipal always denies a principal that has a permissions boundary.
     open_boundary = ManagedPolicy(BOUNDARY_ARN, "open", "/", ALLOW_ALL, is_aws_managed=False)
     alice = user("alice", allow("s3:GetObject"), boundary=BOUNDARY_ARN)
-    vault = bucket(
-        "vault",
-        policy(
-            {"Effect": "Deny", "NotPrincipal": {"AWS": alice.arn}, "Action": "s3:*", "Resource": "arn:aws:s3:::vault/*"}
-        ),
-    )
-    snap = snapshot(alice, vault, managed=(open_boundary,))
+    snap = snapshot(alice, vault_denying_all_but(alice.arn, ROOT), managed=(open_boundary,))
     assert decide(snap, alice.arn, "s3:GetObject", "arn:aws:s3:::vault/x") is Decision.DENY
 
 
