@@ -44,7 +44,7 @@ from engine.model import (
     Label,
     Rel,
 )
-from engine.policy import Statement
+from engine.policy import PolicyKind, PolicySource, Statement, parse_policy
 from engine.principals import PrincipalKind, RequestPrincipal
 from engine.sensitivity import Sensitivity
 
@@ -96,6 +96,15 @@ class _Builder:
         self.trust_index: dict[str, set[str]] | None = None
         self.session_index: dict[str, list[tuple[str, str]]] = defaultdict(list)  # session prefix -> (entry, role)
         self.notes: list[str] = list(snapshot.not_seen)
+        # An SCP or RCP that reads the principal (aws:PrincipalArn, principal tags) makes
+        # decisions differ between principals with the same policies, so none are cached.
+        self.organization_depends_on_principal = any(
+            _depends_on_principal(statement)
+            for policy in (snapshot.organization.policies if snapshot.organization else ())
+            for statement in parse_policy(
+                dict(policy.document), PolicySource(PolicyKind.SCP, policy.arn, policy.name)
+            ).statements
+        )
         self.cache_hits = 0
         self.evaluations = 0
 
@@ -113,6 +122,8 @@ class _Builder:
             self._add_permission_edges(role.arn, self.authorizer.request_principal(role.arn))
         self._add_outside_principals()
         self._add_action_group_calls()
+        self._add_knowledge_base_retrieval()
+        self._note_missing_policies()
         self._mark_service_only_roles()
         logger.info(
             "built graph: %s nodes, %s edges, %s policy evaluations (%s answered from cache)",
@@ -458,6 +469,8 @@ class _Builder:
 
     def _fingerprint(self, principal: RequestPrincipal, statements: tuple[Statement, ...]) -> tuple[object, ...] | None:
         """A cache key for decisions that depend only on the policies, or None."""
+        if self.organization_depends_on_principal:
+            return None
         boundary = self.authorizer.boundary_statements(principal.arn) or ()
         for statement in (*statements, *boundary):
             if _depends_on_principal(statement):
@@ -566,44 +579,108 @@ class _Builder:
 
         Bedrock calls the function as the service principal with `aws:SourceArn` set to
         the agent's ARN and `aws:SourceAccount` to its account, so a resource-based policy
-        scoped to another agent does not let this one in.
+        scoped to another agent does not let this one in. An executor may name a version
+        or alias (`...:function:NAME:QUALIFIER`); the node is the function itself.
         """
         bedrock = self.authorizer.service_principal("bedrock")
         for node_id, data in list(self.graph.nodes(data=True)):
             if data["label"] != Label.ACTION_GROUP or not data.get("lambda_arn"):
                 continue
-            function_arn = str(data["lambda_arn"])
+            executor = str(data["lambda_arn"])
+            function_arn = unqualified_function_arn(executor)
             agent_arn = node_id.split("#", 1)[0]
-            if function_arn not in self.graph:
-                self._node(
-                    function_arn,
-                    Label.LAMBDA_FUNCTION,
-                    name=function_arn.rsplit(":", 1)[-1],
-                    in_inventory=False,
-                )
-                self._edge(
-                    node_id,
-                    function_arn,
-                    Rel.CALLS_FUNCTION,
-                    invocable=False,
-                    note="function not in snapshot",
-                )
+            if function_arn not in self.graph or self.graph.nodes[function_arn].get("in_inventory") is False:
+                self._missing_function(node_id, data, function_arn, agent_arn)
                 continue
             account = self.authorizer.account_of_resource(function_arn)
             evaluation = self.authorizer.decide(
-                bedrock,
-                "lambda:InvokeFunction",
-                function_arn,
-                resource_account=account,
-                source_arn=agent_arn,
+                bedrock, "lambda:InvokeFunction", executor, resource_account=account, source_arn=agent_arn
             )
+            note = None
+            if evaluation.decision is Decision.DENY and executor != function_arn:
+                # NOTE: whether a statement for the unqualified ARN admits calls to a
+                # qualified one is not settled here, so such an edge is kept as conditional.
+                fallback = self.authorizer.decide(
+                    bedrock, "lambda:InvokeFunction", function_arn, resource_account=account, source_arn=agent_arn
+                )
+                if fallback.decision is not Decision.DENY:
+                    evaluation = fallback
+                    note = f"the function's policy names {function_arn}, and the action group calls {executor}"
             properties = edge_properties(Rel.CAN_INVOKE_FUNCTION, ["lambda:InvokeFunction"], [evaluation])
+            if note is not None:
+                properties.update(conditional=True, note=note)
             properties["invocable"] = evaluation.decision is not Decision.DENY
+            properties["executor"] = executor
             properties["reason"] = (
                 "calls the Lambda function when the agent acts; the function's resource-based policy "
                 + ("lets Bedrock invoke it" if properties["invocable"] else "does not let this agent invoke it")
             )
             self._edge(node_id, function_arn, Rel.CALLS_FUNCTION, **properties)
+
+    def _missing_function(self, node_id: str, data: dict[str, Any], function_arn: str, agent_arn: str) -> None:
+        if function_arn not in self.graph:
+            self._node(function_arn, Label.LAMBDA_FUNCTION, name=function_arn.rsplit(":", 1)[-1], in_inventory=False)
+        self._edge(node_id, function_arn, Rel.CALLS_FUNCTION, invocable=False, note="function not in snapshot")
+        self.notes.append(
+            f"action group {data.get('name')} of agent {agent_arn} calls {function_arn}, which the snapshot "
+            "does not hold: what the function's role reaches is not analysed"
+        )
+
+    def _note_missing_policies(self) -> None:
+        """Name the principals whose attached or boundary policies the snapshot lacks."""
+        missing: dict[str, list[str]] = defaultdict(list)
+        records: list[User | Role] = [*self.authorizer.users(), *self.authorizer.roles()]
+        for record in records:
+            for policy_arn in self.authorizer.missing_managed_policies(record.arn):
+                missing[policy_arn].append(record.name)
+        for policy_arn, names in sorted(missing.items()):
+            shown = ", ".join(sorted(names)[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            self.notes.append(
+                f"managed policy {policy_arn} is attached to {shown} but its document is not in the snapshot: "
+                "permissions it grants are not analysed, and as a boundary it is treated as absent"
+            )
+
+    def _add_knowledge_base_retrieval(self) -> None:
+        """Mark whether each agent version's execution role may query its knowledge bases.
+
+        The agent retrieves with its execution role (the Bedrock User Guide page "Create a
+        service role for Amazon Bedrock Agents" lists permissions to query the knowledge
+        bases among the role's required permissions), so a role that may not call
+        `bedrock:Retrieve` on a knowledge base gives no path through it.
+        """
+        edges = [
+            (source, target, data)
+            for source, target, rel, data in self.graph.edges(keys=True, data=True)
+            if rel == Rel.USES_KNOWLEDGE_BASE
+        ]
+        for version_id, kb_arn, data in edges:
+            role_arn = next(
+                (t for _, t, rel in self.graph.out_edges(version_id, keys=True) if rel == Rel.HAS_EXECUTION_ROLE), None
+            )
+            if role_arn is None or self.authorizer.role(role_arn) is None:
+                data["retrievable"] = True
+                data["note"] = "the agent's execution role is not in the snapshot; retrieval is assumed"
+                continue
+            evaluation = self.authorizer.decide(
+                self.authorizer.request_principal(role_arn),
+                "bedrock:Retrieve",
+                kb_arn,
+                resource_account=self.authorizer.account_of_resource(kb_arn),
+            )
+            data["retrievable"] = evaluation.decision is not Decision.DENY
+            data.update(
+                {
+                    key: value
+                    for key, value in edge_properties(
+                        Rel.USES_KNOWLEDGE_BASE, ["bedrock:Retrieve"], [evaluation]
+                    ).items()
+                    if key != "technique"
+                }
+            )
+            if not data["retrievable"]:
+                data["reason"] = (
+                    "is associated with the knowledge base, but its execution role may not call bedrock:Retrieve on it"
+                )
 
     def _mark_service_only_roles(self) -> None:
         for node_id, data in self.graph.nodes(data=True):
@@ -645,7 +722,7 @@ def edge_properties(rel: Rel, actions: list[str], evaluations: list[Evaluation])
                     entry = condition_json(clause, effect)
                     if entry not in conditions:
                         conditions.append(entry)
-    technique, sentence = TECHNIQUES[rel]
+    technique, sentence = TECHNIQUES.get(rel, ("policy-check", "is allowed ({actions})"))
     reason = sentence.format(actions=", ".join(actions))
     refs = sorted(statements)
     if refs:
@@ -675,6 +752,12 @@ def condition_json(clause: ConditionClause, effect: str) -> dict[str, Any]:
 def condition_text(condition: dict[str, Any]) -> str:
     words = "only if" if condition["effect"] == "allow-if" else "unless"
     return f"{words} {condition['operator']} {condition['key']} {condition['values']}"
+
+
+def unqualified_function_arn(arn: str) -> str:
+    """`arn:...:function:NAME` for a function ARN that may end in `:VERSION` or `:ALIAS`."""
+    parts = arn.split(":")
+    return ":".join(parts[:7]) if len(parts) > 7 else arn
 
 
 def _version_id(agent: Agent, version: str) -> str:

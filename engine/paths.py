@@ -116,7 +116,9 @@ def _structural_move(
     if label == Label.AGENT_ALIAS and rel == Rel.ROUTES_TO:
         return keep, None
     if label == Label.AGENT_VERSION:
-        if rel in (Rel.HAS_ACTION_GROUP, Rel.USES_KNOWLEDGE_BASE) and data.get("enabled", True):
+        if rel == Rel.HAS_ACTION_GROUP and data.get("enabled", True):
+            return keep, None
+        if rel == Rel.USES_KNOWLEDGE_BASE and data.get("enabled", True) and data.get("retrievable", True):
             return keep, None
         if rel == Rel.HAS_EXECUTION_ROLE:
             return _State(target, True, state.through_agent), None

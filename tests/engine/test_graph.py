@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from engine.graph import DeputyGraph, build_graph
@@ -10,9 +11,14 @@ from engine.inventory import (
     ActionGroup,
     Agent,
     AgentAlias,
+    AgentKnowledgeBase,
     AgentVersion,
+    DataSource,
     InlinePolicy,
+    KnowledgeBase,
     LambdaFunction,
+    Organization,
+    OrgPolicy,
     Role,
     Snapshot,
     User,
@@ -164,3 +170,83 @@ def test_lambda_policy_for_other_agent_blocks_path() -> None:
 def test_lambda_policy_for_this_agent_allows_path() -> None:
     this = {"ArnLike": {"aws:SourceArn": f"arn:aws:bedrock:us-east-1:{A}:agent/AGENT00001"}}
     assert reached(agent_snapshot(bedrock_may_invoke(this))) == {f"vpc-api:{A}:us-east-1:ec2:CreateVpc"}
+
+
+def test_qualified_executor_arn_reaches_function() -> None:
+    # The ActionGroupExecutor reference allows `function:NAME:QUALIFIER`; the path runs through the function.
+    snapshot = agent_snapshot(bedrock_may_invoke())
+    agent = next(iter(snapshot.accounts[A].agents.values()))
+    version = agent.versions["1"]
+    qualified = replace(version.action_groups[0], lambda_arn=f"arn:aws:lambda:us-east-1:{A}:function:fn:prod")
+    snapshot.accounts[A].agents[agent.arn] = replace(
+        agent, versions={"1": replace(version, action_groups=(qualified,))}
+    )
+    assert reached(snapshot) == {f"vpc-api:{A}:us-east-1:ec2:CreateVpc"}
+
+
+def test_missing_function_is_noted() -> None:
+    snapshot = agent_snapshot(bedrock_may_invoke())
+    del snapshot.accounts[A].functions[f"arn:aws:lambda:us-east-1:{A}:function:fn"]
+    deputy = build_graph(snapshot)
+    assert any("does not hold" in note and "function:fn" in note for note in deputy.notes)
+
+
+def test_scp_reading_principal_arn_is_not_cached() -> None:
+    # Two roles with the same policy differ only in the SCP condition on aws:PrincipalArn.
+    snapshot = Snapshot(path="test")
+    statement = {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}
+    for name in ("aa-app", "zz-admin"):
+        add(snapshot, role(A, name, trust({"Service": "ec2.amazonaws.com"}), statement))
+    snapshot.accounts[A].coverage.add("lambda:us-east-1")
+    full = OrgPolicy(
+        "p-full",
+        "arn:aws:organizations::aws:policy/service_control_policy/p-FullAWSAccess",
+        "FullAWSAccess",
+        "SERVICE_CONTROL_POLICY",
+        policy({"Effect": "Allow", "Action": "*", "Resource": "*"}),
+        True,
+        ("r-root", A),
+    )
+    deny = OrgPolicy(
+        "p-deny",
+        "arn:aws:organizations::999999999999:policy/o-x/service_control_policy/p-deny",
+        "ec2-admins-only",
+        "SERVICE_CONTROL_POLICY",
+        policy(
+            {
+                "Effect": "Deny",
+                "Action": "ec2:*",
+                "Resource": "*",
+                "Condition": {"ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::{A}:role/zz-admin"}},
+            }
+        ),
+        False,
+        ("r-root",),
+    )
+    snapshot.organization = Organization(
+        "o-x", "999999999999", ("r-root",), (A, "999999999999"), {A: "r-root"}, (full, deny)
+    )
+    deputy = build_graph(snapshot)
+    callers = {
+        source.rsplit("/", 1)[-1] for source, target, rel in deputy.graph.edges(keys=True) if rel == Rel.CAN_CALL
+    }
+    assert callers == {"zz-admin"}
+
+
+def test_knowledge_base_needs_retrieve_permission() -> None:
+    # Bedrock User Guide, "Create a service role for Amazon Bedrock Agents": the agent's execution role
+    # needs permission to query its knowledge bases, so a role that may not retrieve gives no path.
+    snapshot = agent_snapshot(None)
+    kb_arn = f"arn:aws:bedrock:us-east-1:{A}:knowledge-base/KB00000001"
+    bucket_arn = "arn:aws:s3:::payroll-docs"
+    snapshot.accounts[A].knowledge_bases[kb_arn] = KnowledgeBase(
+        kb_arn, "KB00000001", "docs", A, "us-east-1", None, (DataSource("DS1", "docs", "KB00000001", bucket_arn),)
+    )
+    agent = next(iter(snapshot.accounts[A].agents.values()))
+    version = replace(agent.versions["1"], knowledge_bases=(AgentKnowledgeBase("KB00000001", True),))
+    snapshot.accounts[A].agents[agent.arn] = replace(agent, versions={"1": version})
+    assert reached(snapshot) == set()
+    exec_role = snapshot.accounts[A].roles[f"arn:aws:iam::{A}:role/agent-role"]
+    retrieve = InlinePolicy("kb", policy({"Effect": "Allow", "Action": "bedrock:Retrieve", "Resource": kb_arn}))
+    snapshot.accounts[A].roles[exec_role.arn] = replace(exec_role, inline_policies=(retrieve,))
+    assert reached(snapshot) == {bucket_arn}
