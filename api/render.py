@@ -43,6 +43,10 @@ def path_lines(path: dict[str, Any], indent: str = "    ") -> list[str]:
     return lines
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def analyze_text(result: dict[str, Any]) -> str:
     summary = result["summary"]
     lines = [f"deputygraph analysis of {result['snapshot']}", "", "Summary"]
@@ -52,7 +56,7 @@ def analyze_text(result: dict[str, Any]) -> str:
     lines.append(f"  sensitive targets reached through agents: {summary['sensitive_targets_reached_through_agents']}")
     lines.append(
         f"  confused-deputy paths: {summary['confused_deputy_paths']} "
-        f"(held by {summary['invokers_with_confused_deputy_paths']} invokers)"
+        f"(held by {_count(summary['invokers_with_confused_deputy_paths'], 'invoker')})"
     )
     if result["not_seen"]:
         lines += ["", "Not analysed (missing from the snapshot)"]

@@ -255,7 +255,10 @@ class Authorizer:
         except ValueError as error:
             raise DeputyError(f"invalid principal {text!r}: {error}") from error
         if arn.service == "sts":
-            role_arn = role_arn_from_session(text)
+            try:
+                role_arn = role_arn_from_session(text)
+            except ValueError as error:
+                raise DeputyError(f"invalid principal: {error}; federated-user sessions are not modelled") from error
             role = self._roles_by_name.get((arn.account, role_arn.rsplit("/", 1)[-1]))
             if role is None:
                 raise DeputyError(f"principal {text!r}: role {role_arn} is not in the snapshot")

@@ -563,7 +563,8 @@ class _Builder:
             if ANY_PRINCIPAL_ID not in self.graph:
                 self._node(ANY_PRINCIPAL_ID, Label.ANY_PRINCIPAL, name="any AWS principal", account=None)
             caller = RequestPrincipal(PrincipalKind.EXTERNAL, ANY_PRINCIPAL_ID, None, self.partition)
-            self._permission_edge(ANY_PRINCIPAL_ID, caller, Rel.CAN_ASSUME, ASSUME_ROLE_ACTIONS, target)
+            note = "any principal of any account whose own policies allow it; those policies are not in the snapshot"
+            self._permission_edge(ANY_PRINCIPAL_ID, caller, Rel.CAN_ASSUME, ASSUME_ROLE_ACTIONS, target, note=note)
             return
         account = entry if is_account_id(entry) else _account(entry)
         if account is None or account in known_accounts:
@@ -572,7 +573,8 @@ class _Builder:
         if node_id not in self.graph:
             self._node(node_id, Label.EXTERNAL_ACCOUNT, name=node_id, account=account)
         caller = RequestPrincipal(PrincipalKind.EXTERNAL, node_id, account, self.partition)
-        self._permission_edge(node_id, caller, Rel.CAN_ASSUME, ASSUME_ROLE_ACTIONS, target)
+        note = f"depends on the identity-based policies in account {account}, which the snapshot does not hold"
+        self._permission_edge(node_id, caller, Rel.CAN_ASSUME, ASSUME_ROLE_ACTIONS, target, note=note)
 
     def _add_action_group_calls(self) -> None:
         """Link each action group to its Lambda where the Lambda's policy lets Bedrock invoke it.
@@ -727,7 +729,7 @@ def edge_properties(rel: Rel, actions: list[str], evaluations: list[Evaluation])
     refs = sorted(statements)
     if refs:
         reason += f", granted by {', '.join(refs)}"
-    if conditional:
+    if conditional and conditions:
         reason += "; " + "; ".join(condition_text(condition) for condition in conditions)
     return {
         "actions": actions,
@@ -751,7 +753,7 @@ def condition_json(clause: ConditionClause, effect: str) -> dict[str, Any]:
 
 def condition_text(condition: dict[str, Any]) -> str:
     words = "only if" if condition["effect"] == "allow-if" else "unless"
-    return f"{words} {condition['operator']} {condition['key']} {condition['values']}"
+    return f"{words} {condition['operator']} {condition['key']} = {', '.join(condition['values'])}"
 
 
 def unqualified_function_arn(arn: str) -> str:

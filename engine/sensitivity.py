@@ -78,6 +78,20 @@ def _table(data: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
     return value
 
 
+KNOWN_KEYS = {
+    "buckets": ("tag_keys", "sensitive_values", "name_patterns"),
+    "apis": ("vpc_provisioning",),
+    "guardrails": ("modification",),
+}
+
+
+def _reject_unknown(table: Mapping[str, Any], known: Mapping[str, Any], where: str) -> None:
+    """A misspelt key would silently fall back to a default, so it is an error."""
+    for key in table:
+        if key not in known:
+            raise DeputyError(f"{where}: unknown key {key!r}; expected one of {', '.join(sorted(known))}")
+
+
 def load_sensitivity(path: str | Path | None) -> Sensitivity:
     """Read the sensitivity rules from a TOML file, or return the defaults for None."""
     if path is None:
@@ -87,8 +101,15 @@ def load_sensitivity(path: str | Path | None) -> Sensitivity:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as error:
         raise DeputyError(f"{text_path}: configuration file not found") from error
+    except IsADirectoryError as error:
+        raise DeputyError(f"{text_path}: is a directory; give the path of a TOML file") from error
+    except (UnicodeDecodeError, OSError) as error:
+        raise DeputyError(f"{text_path}: cannot be read as UTF-8 text ({error})") from error
     except tomllib.TOMLDecodeError as error:
         raise DeputyError(f"{text_path}: invalid TOML ({error}); fix the file or omit --config") from error
+    _reject_unknown(data, {"buckets": None, "apis": None, "guardrails": None}, text_path)
+    for table, keys in KNOWN_KEYS.items():
+        _reject_unknown(_table(data, table, text_path), dict.fromkeys(keys), f"{text_path} [{table}]")
     buckets = _table(data, "buckets", text_path)
     return Sensitivity(
         tag_keys=_string_list(buckets, "tag_keys", f"{text_path} [buckets]", DEFAULT_TAG_KEYS),

@@ -65,6 +65,13 @@ def reach_json(deputy: DeputyGraph, reach: Reach) -> dict[str, Any]:
     }
 
 
+def _findings_first(reaches: list[Reach]) -> list[Reach]:
+    """Confused-deputy paths first, then other paths through agents, then direct access."""
+    return sorted(
+        reaches, key=lambda reach: (not reach.confused_deputy, not reach.through_agent, reach.target, reach.access)
+    )
+
+
 def summary(deputy: DeputyGraph, invoker_list: list[str], reaches: dict[str, list[Reach]]) -> dict[str, Any]:
     counts: dict[str, int] = {str(label): 0 for label in COUNTED_LABELS}
     for _, data in deputy.graph.nodes(data=True):
@@ -87,7 +94,7 @@ def summary(deputy: DeputyGraph, invoker_list: list[str], reaches: dict[str, lis
 def analyze(deputy: DeputyGraph) -> dict[str, Any]:
     """Every invoker's blast radius through agents, and the confused-deputy paths."""
     invoker_list = invokers(deputy)
-    reaches = {principal: blast_radius(deputy, principal) for principal in invoker_list}
+    reaches = {principal: _findings_first(blast_radius(deputy, principal)) for principal in invoker_list}
     entries = []
     for principal in invoker_list:
         entries.append(

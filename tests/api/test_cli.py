@@ -165,3 +165,55 @@ def test_invalid_policy_document_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "Effect" in result.stderr
+
+
+def test_paths_from_resource_exits_2() -> None:
+    result = deputy("paths", str(EXAMPLE), "--from", "arn:aws:s3:::acme-hr-policies")
+    assert result.returncode == 2
+    assert "not a user or role" in result.stderr
+
+
+def test_usage_error_is_one_line() -> None:
+    result = deputy("analyze")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_config_unknown_key_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "rules.toml"
+    config.write_text('[buckets]\nname_pattern = ["*hr*"]\n', encoding="utf-8")
+    result = deputy("analyze", str(EXAMPLE), "--config", str(config))
+    assert result.returncode == 2
+    assert "unknown key 'name_pattern'" in result.stderr
+
+
+def test_config_makes_bucket_sensitive(tmp_path: Path) -> None:
+    config = tmp_path / "rules.toml"
+    config.write_text('[buckets]\nname_patterns = ["*public-assets*"]\n', encoding="utf-8")
+    result = deputy_json("blast-radius", str(EXAMPLE), "--principal", ALICE, "--config", str(config))
+    assert "arn:aws:s3:::acme-public-assets" in {path["to"] for path in result["blast_radius"]}
+
+
+def test_federated_user_principal_exits_2() -> None:
+    principal = f"arn:aws:sts::{ACCOUNT}:federated-user/bob"
+    result = deputy("check", str(EXAMPLE), "--principal", principal, "--action", "s3:GetObject", "--resource", "*")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_context_keys_merge_case_insensitively() -> None:
+    result = deputy_json(
+        "check",
+        str(EXAMPLE),
+        "--principal",
+        ALICE,
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "*",
+        "--context",
+        "aws:SourceIp=192.0.2.1",
+        "--context",
+        "AWS:sourceip=192.0.2.2",
+    )
+    assert result["decision"] == "deny"
