@@ -95,6 +95,7 @@ class _Builder:
         self.cache: dict[tuple[object, ...], Evaluation] = {}
         self.trust_index: dict[str, set[str]] | None = None
         self.session_index: dict[str, list[tuple[str, str]]] = defaultdict(list)  # session prefix -> (entry, role)
+        self.session_resources: dict[str, list[tuple[str, str]]] = defaultdict(list)  # prefix -> (entry, resource)
         self.notes: list[str] = list(snapshot.not_seen)
         # An SCP or RCP that reads the principal (aws:PrincipalArn, principal tags) makes
         # decisions differ between principals with the same policies, so none are cached.
@@ -389,6 +390,8 @@ class _Builder:
                 statements = self.authorizer.resource_policy(target.node_id) or ()
                 for entry in _named_entries(statements):
                     self.named_by_resource_policy[entry].add(target.node_id)
+                    if ":assumed-role/" in entry:
+                        self.session_resources[entry.rsplit("/", 1)[0] + "/"].append((entry, target.node_id))
 
     # -- permission edges -------------------------------------------------------------
 
@@ -409,6 +412,7 @@ class _Builder:
                 candidates = actions if target.node_id in named else identity_actions
                 if candidates:
                     self._permission_edge(node_id, principal, rel, candidates, target, fingerprint=fingerprint)
+        self._add_session_grants(node_id, principal)
         for action, _region, target in self.vpc_targets:
             if target.account == principal.account and _may_allow(statements, action):
                 self._permission_edge(node_id, principal, Rel.CAN_CALL, (action,), target, fingerprint=fingerprint)
@@ -422,6 +426,28 @@ class _Builder:
             session = replace(principal, session_arn=session_arn)
             note = f"only the role session {session_arn} may assume it"
             self._permission_edge(node_id, session, Rel.CAN_ASSUME, ASSUME_ROLE_ACTIONS, target, note=note)
+
+    def _add_session_grants(self, node_id: str, principal: RequestPrincipal) -> None:
+        """Edges from bucket and function policies that name one session of this role.
+
+        Whoever calls AssumeRole picks the session name, so a principal that can assume
+        the role can act as the named session; the edge says which name is needed.
+        """
+        if principal.kind is not PrincipalKind.ROLE_SESSION:
+            return
+        prefix = f"arn:{self.partition}:sts::{principal.account}:assumed-role/{principal.name}/"
+        for entry, resource_id in sorted(self.session_resources.get(prefix, [])):
+            session = replace(principal, session_arn=entry)
+            note = f"only as the role session {entry.rsplit('/', 1)[-1]!r}, a name chosen when the role is assumed"
+            for rel, actions in (
+                (Rel.CAN_READ, READ_OBJECT_ACTIONS),
+                (Rel.CAN_WRITE, WRITE_OBJECT_ACTIONS),
+                (Rel.CAN_INVOKE_FUNCTION, INVOKE_FUNCTION_ACTIONS),
+            ):
+                target = next((t for t in self.targets[rel] if t.node_id == resource_id), None)
+                if target is None or self.graph.has_edge(node_id, resource_id, key=str(rel)):
+                    continue
+                self._permission_edge(node_id, session, rel, actions, target, note=note)
 
     def _sessions_trusted(self, principal: RequestPrincipal) -> list[tuple[Role, str]]:
         """Roles whose trust policy names one session of this role, such as an SSO user's session."""

@@ -13,6 +13,7 @@ from engine.inventory import (
     AgentAlias,
     AgentKnowledgeBase,
     AgentVersion,
+    Bucket,
     DataSource,
     InlinePolicy,
     KnowledgeBase,
@@ -250,3 +251,23 @@ def test_knowledge_base_needs_retrieve_permission() -> None:
     retrieve = InlinePolicy("kb", policy({"Effect": "Allow", "Action": "bedrock:Retrieve", "Resource": kb_arn}))
     snapshot.accounts[A].roles[exec_role.arn] = replace(exec_role, inline_policies=(retrieve,))
     assert reached(snapshot) == {bucket_arn}
+
+
+def test_bucket_policy_naming_role_session() -> None:
+    # ELEMENTS (Principal, "Role sessions"): a policy may name one session of a role; whoever assumes
+    # the role chooses the session name, so the role reaches the bucket under that name.
+    snapshot = Snapshot(path="test")
+    worker = role(A, "worker", trust({"Service": "ec2.amazonaws.com"}))
+    add(snapshot, worker)
+    session = f"arn:aws:sts::{A}:assumed-role/worker/nightly"
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": session},
+        "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::jobs/*",
+    }
+    snapshot.accounts[A].buckets["arn:aws:s3:::jobs"] = Bucket("jobs", "arn:aws:s3:::jobs", A, policy=policy(statement))
+    deputy = build_graph(snapshot)
+    data = deputy.graph.get_edge_data(worker.arn, "arn:aws:s3:::jobs", key=str(Rel.CAN_READ))
+    assert data is not None
+    assert "'nightly'" in data["note"]
