@@ -11,7 +11,7 @@ from typing import Any
 
 from engine.graph import DeputyGraph
 from engine.model import Label, Rel
-from engine.paths import Reach, blast_radius, invocable_aliases, invokers, paths_between
+from engine.paths import Reach, blast_radius, invocable_aliases, invokers, paths_between, reach_from
 
 COUNTED_LABELS = (
     Label.USER,
@@ -181,3 +181,136 @@ def blast_radius_json(deputy: DeputyGraph, principal: str, *, sensitive_only: bo
 
 def paths_json(deputy: DeputyGraph, source: str, target: str | None) -> dict[str, Any]:
     return {"paths": [reach_json(deputy, reach) for reach in paths_between(deputy, source, target)]}
+
+
+# -- embedded twins of the Cypher library --------------------------------------------
+#
+# Each function answers one query of queries/cypher/ on the networkx graph, with rows
+# whose keys are the Cypher query's columns, so that tests can compare the two stores.
+
+
+def _principals(deputy: DeputyGraph) -> list[str]:
+    return sorted(node for node, data in deputy.graph.nodes(data=True) if data["label"] in (Label.USER, Label.ROLE))
+
+
+def _assume_then(deputy: DeputyGraph, start: str, rel: Rel) -> dict[str, tuple[int, bool, dict[str, Any]]]:
+    """Shortest chains of CAN_ASSUME edges followed by one `rel` edge: target -> (hops, conditional, edge)."""
+    graph = deputy.graph
+    found: dict[str, tuple[int, bool, dict[str, Any]]] = {}
+    seen = {start}
+    frontier: list[tuple[str, int, bool]] = [(start, 0, False)]
+    while frontier:
+        following: list[tuple[str, int, bool]] = []
+        for node, hops, conditional in frontier:
+            for _, target, key, data in graph.out_edges(node, keys=True, data=True):
+                edge_conditional = conditional or bool(data.get("conditional"))
+                if key == rel and target not in found:
+                    found[target] = (hops + 1, edge_conditional, data)
+                if key == Rel.CAN_ASSUME and target not in seen:
+                    seen.add(target)
+                    following.append((target, hops + 1, edge_conditional))
+        frontier = following
+    return found
+
+
+def _reach_row(reach: Reach) -> dict[str, Any]:
+    return {
+        "target": reach.target,
+        "access": reach.access,
+        "weak": reach.weak,
+        "conditional": reach.conditional,
+        "hops": len(reach.steps),
+    }
+
+
+def twin_blast_radius_principal(deputy: DeputyGraph, params: dict[str, Any]) -> list[dict[str, Any]]:
+    reaches = blast_radius(deputy, params["principal"], sensitive_only=params["sensitive_only"])
+    return [{**_reach_row(r), "confused_deputy": r.confused_deputy} for r in reaches]
+
+
+def twin_blast_radius_agent(deputy: DeputyGraph, params: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for node, data in sorted(deputy.graph.nodes(data=True)):
+        if data["label"] != Label.AGENT_ALIAS or data.get("agent") != params["agent"]:
+            continue
+        for reach in reach_from(deputy, node):
+            if params["sensitive_only"] and not deputy.graph.nodes[reach.target].get("sensitive"):
+                continue
+            rows.append({"alias": node, **_reach_row(reach)})
+    return rows
+
+
+def twin_confused_deputy_paths(deputy: DeputyGraph, params: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for principal in invokers(deputy):
+        if params["invoker"] and principal != params["invoker"]:
+            continue
+        for reach in blast_radius(deputy, principal):
+            if not reach.confused_deputy or (params["resource"] and reach.target != params["resource"]):
+                continue
+            agents = {deputy.graph.nodes[step.target].get("agent") for step in reach.steps}
+            if params["agent"] and params["agent"] not in agents:
+                continue
+            rows.append({"invoker": principal, **_reach_row(reach)})
+    return rows
+
+
+def twin_who_can_invoke_agent(deputy: DeputyGraph, params: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for principal in _principals(deputy):
+        for alias, (hops, _conditional, _data) in sorted(_assume_then(deputy, principal, Rel.CAN_INVOKE_AGENT).items()):
+            if deputy.graph.nodes[alias].get("agent") == params["agent"]:
+                rows.append({"principal": principal, "alias": alias, "hops": hops})
+    return rows
+
+
+def twin_who_can_reconfigure_agent(deputy: DeputyGraph, params: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for principal in _principals(deputy):
+        found = _assume_then(deputy, principal, Rel.CAN_CONFIGURE_AGENT).get(params["agent"])
+        if found is not None:
+            rows.append({"principal": principal, "hops": found[0], "actions": found[2].get("actions")})
+    return rows
+
+
+def twin_who_can_modify_guardrail(deputy: DeputyGraph, params: dict[str, Any]) -> list[dict[str, Any]]:
+    in_use = {target for _, target, rel in deputy.graph.edges(keys=True) if rel == Rel.USES_GUARDRAIL}
+    rows = []
+    for principal in _principals(deputy):
+        for guardrail, (hops, _conditional, data) in sorted(
+            _assume_then(deputy, principal, Rel.CAN_MODIFY_GUARDRAIL).items()
+        ):
+            if guardrail in in_use and params["guardrail"] in ("", guardrail):
+                rows.append(
+                    {"guardrail": guardrail, "principal": principal, "hops": hops, "actions": data.get("actions")}
+                )
+    return rows
+
+
+def twin_lambda_role_reach(deputy: DeputyGraph, params: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    graph = deputy.graph
+    for function, data in sorted(graph.nodes(data=True)):
+        if data["label"] != Label.LAMBDA_FUNCTION or params["function"] not in ("", function):
+            continue
+        roles = [target for _, target, rel in graph.out_edges(function, keys=True) if rel == Rel.HAS_EXECUTION_ROLE]
+        for role in roles:
+            for rel in (Rel.CAN_READ, Rel.CAN_WRITE, Rel.CAN_CALL, Rel.CAN_MODIFY_GUARDRAIL):
+                for target, (hops, _conditional, _data) in sorted(_assume_then(deputy, role, rel).items()):
+                    if params["sensitive_only"] and not graph.nodes[target].get("sensitive"):
+                        continue
+                    rows.append(
+                        {"function": function, "role": role, "target": target, "access": str(rel), "hops": hops}
+                    )
+    return rows
+
+
+TWINS = {
+    "blast_radius_principal": twin_blast_radius_principal,
+    "blast_radius_agent": twin_blast_radius_agent,
+    "confused_deputy_paths": twin_confused_deputy_paths,
+    "who_can_invoke_agent": twin_who_can_invoke_agent,
+    "who_can_reconfigure_agent": twin_who_can_reconfigure_agent,
+    "who_can_modify_guardrail": twin_who_can_modify_guardrail,
+    "lambda_role_reach": twin_lambda_role_reach,
+}

@@ -1,0 +1,19 @@
+// Who can reconfigure an agent: every user or role allowed to change the agent's role,
+// action groups or knowledge bases (bedrock:UpdateAgent, CreateAgentActionGroup,
+// UpdateAgentActionGroup, AssociateAgentKnowledgeBase, PrepareAgent), directly or after
+// assuming roles, and so gain whatever the agent can reach.
+//
+// @param agent string ARN of the agent (arn:...:agent/ID)
+MATCH (:DeputyCurrent)-[:CURRENT]->(build:DeputyBuild)
+MATCH (agent:BedrockAgent {build: build.id, arn: $agent})
+MATCH (principal:DeputyNode {build: build.id})
+WHERE principal:User OR principal:Role
+MATCH p = ANY SHORTEST (principal) ((u)-[:CAN_ASSUME]->(v))* (w)-[configure:CAN_CONFIGURE_AGENT]->(agent)
+RETURN
+  principal.arn AS principal,
+  labels(principal)[1] AS principal_label,
+  configure.actions AS actions,
+  size(relationships(p)) AS hops,
+  any(r IN relationships(p) WHERE coalesce(r.conditional, false)) AS conditional,
+  [n IN nodes(p) | n.arn] AS nodes
+ORDER BY principal

@@ -1,0 +1,100 @@
+"""The Cypher query library: one `.cypher` file per question in `queries/cypher/`.
+
+Each file opens with a comment block: a summary of what it answers, then one line per
+parameter in the form `// @param NAME TYPE[=DEFAULT] DESCRIPTION`, where TYPE is
+`string`, `boolean` or `integer`. User input reaches a query only as parameters; no query
+text is ever built from it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from engine.errors import UsageError
+
+CYPHER_DIR = Path(__file__).resolve().parent / "cypher"
+_PARAM = re.compile(r"^//\s*@param\s+(\w+)\s+(string|boolean|integer)(?:=(\S*))?\s+(.*)$")
+_TRUE = {"true", "yes", "1"}
+_FALSE = {"false", "no", "0"}
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    name: str
+    type: str
+    default: str | None
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """One named query: its summary, parameters and Cypher text."""
+
+    name: str
+    summary: str
+    parameters: tuple[Parameter, ...]
+    text: str
+
+    def bind(self, given: dict[str, str]) -> dict[str, Any]:
+        """Typed parameter values from `KEY=VALUE` strings, with defaults; raise UsageError."""
+        known = {parameter.name for parameter in self.parameters}
+        for key in given:
+            if key not in known:
+                raise UsageError(f"query {self.name} has no parameter {key!r}; it takes {', '.join(sorted(known))}")
+        values: dict[str, Any] = {}
+        for parameter in self.parameters:
+            raw = given.get(parameter.name, parameter.default)
+            if raw is None:
+                raise UsageError(f"query {self.name} needs --param {parameter.name}=VALUE ({parameter.description})")
+            values[parameter.name] = _convert(self.name, parameter, raw)
+        return values
+
+
+def _convert(query: str, parameter: Parameter, raw: str) -> Any:
+    if parameter.type == "string":
+        return raw
+    if parameter.type == "boolean":
+        if raw.lower() in _TRUE:
+            return True
+        if raw.lower() in _FALSE:
+            return False
+        raise UsageError(f"query {query}: {parameter.name} must be true or false, got {raw!r}")
+    try:
+        return int(raw)
+    except ValueError as error:
+        raise UsageError(f"query {query}: {parameter.name} must be an integer, got {raw!r}") from error
+
+
+def _parse(path: Path) -> Query:
+    text = path.read_text(encoding="utf-8")
+    summary_lines: list[str] = []
+    parameters: list[Parameter] = []
+    for line in text.splitlines():
+        if not line.startswith("//"):
+            break
+        match = _PARAM.match(line)
+        if match:
+            name, kind, default, description = match.groups()
+            parameters.append(Parameter(name, kind, default, description))
+        elif not parameters:
+            summary_lines.append(line.lstrip("/").strip())
+    summary = " ".join(part for part in summary_lines if part).split(". ")[0].rstrip(".")
+    return Query(name=path.stem, summary=summary, parameters=tuple(parameters), text=text)
+
+
+@cache
+def queries() -> dict[str, Query]:
+    """Every query of the library, by name."""
+    return {path.stem: _parse(path) for path in sorted(CYPHER_DIR.glob("*.cypher"))}
+
+
+def query(name: str) -> Query:
+    """One query by name; raise UsageError listing the names when it does not exist."""
+    library = queries()
+    if name not in library:
+        raise UsageError(f"no query named {name!r}; the library has {', '.join(sorted(library))}")
+    return library[name]

@@ -1,0 +1,363 @@
+"""The Neo4j graph store: versioned builds written beside the current one, swapped atomically.
+
+Every node a build writes carries the label `DeputyNode`, its model label (`User`,
+`Role`, `S3Bucket`, ...) and the properties `build` and `arn`; a uniqueness constraint on
+(`build`, `arn`) keeps each build's nodes distinct. A build is written in batched
+`UNWIND ... MERGE` transactions while readers keep using the current build, and becomes
+current in one transaction that moves the single `(:DeputyCurrent)-[:CURRENT]->` pointer
+to its `(:DeputyBuild)` record. A reader that resolves the pointer inside its own
+transaction therefore sees the old build or the new one, never a mix. A build that fails
+is marked `failed`, its nodes are deleted, and the previous build keeps serving. Builds
+beyond the retained number are deleted in bounded batches.
+
+Neo4j properties hold only scalars and lists of scalars, so the statement and condition
+lists of a permission edge are stored as JSON text (`statements_json`,
+`conditions_json`) beside a plain list of statement references (`statement_refs`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from neo4j.exceptions import Neo4jError, ServiceUnavailable
+
+from engine.errors import DeputyError
+from engine.graph import DeputyGraph
+from engine.model import Label, Rel
+from neo4j import Driver, GraphDatabase, ManagedTransaction
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_URI = "bolt://127.0.0.1:7687"
+DEFAULT_USER = "neo4j"
+DEFAULT_DATABASE = "neo4j"
+NODE_LABEL = "DeputyNode"
+BATCH_SIZE = 5000
+DELETE_BATCH_SIZE = 10000
+DEFAULT_KEEP_BUILDS = 3
+LABELS = frozenset(str(label) for label in Label)
+REL_TYPES = frozenset(str(rel) for rel in Rel)
+JSON_PROPERTIES = ("statements", "conditions")
+
+
+class StoreError(DeputyError):
+    """The Neo4j server is unreachable, rejected the credentials, or failed a write."""
+
+
+@dataclass(frozen=True, slots=True)
+class Neo4jSettings:
+    """Where the graph store lives; values come from the CLI, then the environment."""
+
+    uri: str = DEFAULT_URI
+    user: str = DEFAULT_USER
+    password: str = ""
+    database: str = DEFAULT_DATABASE
+
+    @classmethod
+    def from_environment(cls, *, uri: str | None = None) -> Neo4jSettings:
+        """Settings from `--neo4j-uri` (if given) and NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE."""
+        return cls(
+            uri=uri or os.environ.get("NEO4J_URI", DEFAULT_URI),
+            user=os.environ.get("NEO4J_USER", DEFAULT_USER),
+            password=os.environ.get("NEO4J_PASSWORD", ""),
+            database=os.environ.get("NEO4J_DATABASE", DEFAULT_DATABASE),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BuildRecord:
+    """One build: when, from which snapshot, its status and counts."""
+
+    build_id: str
+    status: str
+    snapshot: str
+    started_at: str
+    finished_at: str | None
+    nodes: int
+    relationships: int
+    error: str | None = None
+    current: bool = False
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _scalar(value: Any) -> Any:
+    """A value Neo4j can store: scalars and lists of scalars pass, others become JSON text."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple) and all(isinstance(item, str | int | float | bool) for item in value):
+        return list(value)
+    return json.dumps(value, sort_keys=True)
+
+
+def node_rows(deputy: DeputyGraph) -> dict[str, list[dict[str, Any]]]:
+    """Node property maps grouped by model label, in a stable order."""
+    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for node_id, data in sorted(deputy.graph.nodes(data=True)):
+        label = str(data["label"])
+        properties = {key: _scalar(value) for key, value in data.items() if key != "label" and value is not None}
+        properties["arn"] = node_id
+        rows[label].append(properties)
+    return rows
+
+
+def relationship_rows(deputy: DeputyGraph) -> dict[str, list[dict[str, Any]]]:
+    """Relationship property maps grouped by type, in a stable order."""
+    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    edges = sorted(deputy.graph.edges(keys=True, data=True), key=lambda edge: (edge[0], edge[1], edge[2]))
+    for source, target, rel, data in edges:
+        properties: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "rel" or value is None:
+                continue
+            if key in JSON_PROPERTIES:
+                properties[f"{key}_json"] = json.dumps(value, sort_keys=True)
+                continue
+            properties[key] = _scalar(value)
+        if "statements" in data:
+            properties["statement_refs"] = [f"{s['policy']}#{s['statement_index']}" for s in data["statements"]]
+        rows[str(rel)].append({"source": source, "target": target, "properties": properties})
+    return rows
+
+
+def _batches(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+class GraphStore:
+    """Builds, the current-build pointer and queries in one Neo4j database."""
+
+    def __init__(self, driver: Driver, database: str) -> None:
+        self.driver = driver
+        self.database = database
+
+    @classmethod
+    def connect(cls, settings: Neo4jSettings) -> GraphStore:
+        """Open a driver and check that the server answers; raise StoreError with the fix if not."""
+        if not settings.password:
+            raise StoreError("NEO4J_PASSWORD is not set; export the password of the Neo4j user")
+        driver = GraphDatabase.driver(settings.uri, auth=(settings.user, settings.password))
+        try:
+            driver.verify_connectivity()
+        except (ServiceUnavailable, Neo4jError, OSError, ValueError) as error:
+            driver.close()
+            raise StoreError(
+                f"cannot reach Neo4j at {settings.uri} as {settings.user!r}: {error}; "
+                "start it with scripts/neo4j.sh start or set NEO4J_URI"
+            ) from error
+        return cls(driver, settings.database)
+
+    def close(self) -> None:
+        self.driver.close()
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- schema -----------------------------------------------------------------------
+
+    def ensure_schema(self) -> None:
+        """Create the constraints and indexes the writes and queries rely on (idempotent)."""
+        statements = [
+            f"CREATE CONSTRAINT deputy_node_key IF NOT EXISTS FOR (n:{NODE_LABEL}) REQUIRE (n.build, n.arn) IS UNIQUE",
+            "CREATE CONSTRAINT deputy_build_id IF NOT EXISTS FOR (b:DeputyBuild) REQUIRE b.id IS UNIQUE",
+            f"CREATE INDEX deputy_node_build IF NOT EXISTS FOR (n:{NODE_LABEL}) ON (n.build)",
+            f"CREATE INDEX deputy_node_arn IF NOT EXISTS FOR (n:{NODE_LABEL}) ON (n.arn)",
+        ]
+        with self.driver.session(database=self.database) as session:
+            for statement in statements:
+                session.run(statement).consume()
+
+    # -- builds -----------------------------------------------------------------------
+
+    def load(self, deputy: DeputyGraph, *, keep: int = DEFAULT_KEEP_BUILDS) -> BuildRecord:
+        """Write a build beside the current one, make it current, then prune old builds."""
+        self.ensure_schema()
+        build_id = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
+        started = _now()
+        self._write(
+            lambda tx: tx.run(
+                "CREATE (:DeputyBuild {id: $id, status: 'building', snapshot: $snapshot, started_at: $started})",
+                id=build_id,
+                snapshot=deputy.snapshot.path,
+                started=started,
+            ).consume()
+        )
+        try:
+            nodes = self._write_nodes(build_id, node_rows(deputy))
+            relationships = self._write_relationships(build_id, relationship_rows(deputy))
+            self._make_current(build_id, nodes, relationships)
+        except (Neo4jError, ServiceUnavailable, OSError) as error:
+            logger.error("build %s failed: %s", build_id, error)
+            self._mark_failed(build_id, str(error))
+            raise StoreError(f"writing build {build_id} failed: {error}; the previous build keeps serving") from error
+        logger.info("build %s is current: %s nodes, %s relationships", build_id, nodes, relationships)
+        self.prune(keep=keep)
+        record = self.build(build_id)
+        assert record is not None
+        return record
+
+    def _write(self, work: Any) -> Any:
+        with self.driver.session(database=self.database) as session:
+            return session.execute_write(work)
+
+    def _write_nodes(self, build_id: str, rows: Mapping[str, list[dict[str, Any]]]) -> int:
+        count = 0
+        for label, items in rows.items():
+            if label not in LABELS:
+                raise StoreError(f"unknown node label {label!r}; the graph model defines {sorted(LABELS)}")
+            # Labels cannot be parameters in Cypher; this one comes from the model's fixed vocabulary.
+            query = (
+                f"UNWIND $rows AS row MERGE (n:{NODE_LABEL}:`{label}` {{build: $build, arn: row.arn}}) "
+                "SET n += row, n.build = $build"
+            )
+            for batch in _batches(items, BATCH_SIZE):
+                self._write(lambda tx, batch=batch, query=query: tx.run(query, rows=batch, build=build_id).consume())
+                count += len(batch)
+        return count
+
+    def _write_relationships(self, build_id: str, rows: Mapping[str, list[dict[str, Any]]]) -> int:
+        count = 0
+        for rel, items in rows.items():
+            if rel not in REL_TYPES:
+                raise StoreError(f"unknown relationship type {rel!r}; the graph model defines {sorted(REL_TYPES)}")
+            query = (
+                f"UNWIND $rows AS row "
+                f"MATCH (a:{NODE_LABEL} {{build: $build, arn: row.source}}) "
+                f"MATCH (b:{NODE_LABEL} {{build: $build, arn: row.target}}) "
+                f"MERGE (a)-[r:`{rel}`]->(b) SET r += row.properties"
+            )
+            for batch in _batches(items, BATCH_SIZE):
+                self._write(lambda tx, batch=batch, query=query: tx.run(query, rows=batch, build=build_id).consume())
+                count += len(batch)
+        return count
+
+    def _make_current(self, build_id: str, nodes: int, relationships: int) -> None:
+        def swap(tx: ManagedTransaction) -> None:
+            tx.run(
+                """
+                MATCH (b:DeputyBuild {id: $id})
+                SET b.status = 'ready', b.finished_at = $finished, b.nodes = $nodes, b.relationships = $relationships
+                MERGE (c:DeputyCurrent {name: 'current'})
+                WITH b, c
+                OPTIONAL MATCH (c)-[old:CURRENT]->()
+                DELETE old
+                WITH DISTINCT b, c
+                CREATE (c)-[:CURRENT]->(b)
+                SET c.build = b.id
+                """,
+                id=build_id,
+                finished=_now(),
+                nodes=nodes,
+                relationships=relationships,
+            ).consume()
+
+        self._write(swap)
+
+    def _mark_failed(self, build_id: str, error: str) -> None:
+        try:
+            self._write(
+                lambda tx: tx.run(
+                    "MATCH (b:DeputyBuild {id: $id}) SET b.status = 'failed', b.error = $error, b.finished_at = $at",
+                    id=build_id,
+                    error=error[:2000],
+                    at=_now(),
+                ).consume()
+            )
+            self._delete_build_nodes(build_id)
+        except (Neo4jError, ServiceUnavailable, OSError) as cleanup_error:
+            logger.warning("could not clean up failed build %s: %s", build_id, cleanup_error)
+
+    def _delete_build_nodes(self, build_id: str) -> int:
+        deleted = 0
+        while True:
+            removed = self._write(
+                lambda tx: tx.run(
+                    f"MATCH (n:{NODE_LABEL} {{build: $build}}) WITH n LIMIT $limit "
+                    "DETACH DELETE n RETURN count(*) AS removed",
+                    build=build_id,
+                    limit=DELETE_BATCH_SIZE,
+                ).single()["removed"]
+            )
+            deleted += int(removed)
+            if removed == 0:
+                return deleted
+
+    def prune(self, *, keep: int = DEFAULT_KEEP_BUILDS) -> list[str]:
+        """Delete the nodes of ready builds beyond the newest `keep`, never the current one."""
+        builds = self.builds()
+        ready = [b for b in builds if b.status == "ready"]
+        removed: list[str] = []
+        for record in ready[keep:]:
+            if record.current:
+                continue
+            self._delete_build_nodes(record.build_id)
+            self._write(
+                lambda tx, build_id=record.build_id: tx.run(
+                    "MATCH (b:DeputyBuild {id: $id}) SET b.status = 'removed'", id=build_id
+                ).consume()
+            )
+            removed.append(record.build_id)
+        return removed
+
+    def builds(self) -> list[BuildRecord]:
+        """Every build record, newest first."""
+        with self.driver.session(database=self.database) as session:
+            records = session.execute_read(
+                lambda tx: list(
+                    tx.run(
+                        """
+                        MATCH (b:DeputyBuild)
+                        OPTIONAL MATCH (c:DeputyCurrent)-[:CURRENT]->(b)
+                        RETURN b {.*} AS build, c IS NOT NULL AS current
+                        ORDER BY b.started_at DESC, b.id DESC
+                        """
+                    )
+                )
+            )
+        return [_record(dict(row["build"]), bool(row["current"])) for row in records]
+
+    def build(self, build_id: str) -> BuildRecord | None:
+        return next((record for record in self.builds() if record.build_id == build_id), None)
+
+    def current_build(self) -> str | None:
+        """The id of the build that readers use, or None before the first load."""
+        with self.driver.session(database=self.database) as session:
+            row = session.execute_read(
+                lambda tx: tx.run("MATCH (:DeputyCurrent)-[:CURRENT]->(b:DeputyBuild) RETURN b.id AS id").single()
+            )
+        return None if row is None else str(row["id"])
+
+    # -- reading ----------------------------------------------------------------------
+
+    def run_read(self, query: str, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Run one read query in one transaction and return its rows as dicts."""
+        with self.driver.session(database=self.database) as session:
+            return session.execute_read(lambda tx: [record.data() for record in tx.run(query, dict(parameters))])
+
+
+def _record(data: dict[str, Any], current: bool) -> BuildRecord:
+    return BuildRecord(
+        build_id=str(data["id"]),
+        status=str(data.get("status")),
+        snapshot=str(data.get("snapshot")),
+        started_at=str(data.get("started_at")),
+        finished_at=data.get("finished_at"),
+        nodes=int(data.get("nodes") or 0),
+        relationships=int(data.get("relationships") or 0),
+        error=data.get("error"),
+        current=current,
+    )
