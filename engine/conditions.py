@@ -795,3 +795,26 @@ def evaluate_conditions(block: Mapping[str, Mapping[str, Any]], context: Request
         consulted_keys=frozenset(consulted),
         missing_keys=missing,
     )
+
+
+# A request about which nothing is known, so that every variable is unknowable and only the
+# literal policy values are compiled.
+_UNKNOWN_REQUEST = RequestContext(values={}, missing_is_unknowable=True)
+
+
+def validate_conditions(block: Mapping[str, Mapping[str, Any]]) -> None:
+    """Raise PolicyError unless every clause of a `Condition` block can be evaluated.
+
+    The checks are those that `evaluate_conditions` makes for any request: the block's
+    shape, the operator names, and the literal values of Null, Bool, Numeric, Date,
+    IP address and Binary operators. String, ARN and Bool values that contain a policy
+    variable are not checked, because their text is known only for a request.
+    """
+    for clause in _clauses(block):
+        operator = _parse_operator(clause.operator)
+        texts = tuple(_policy_value_text(value, clause) for value in clause.values)
+        if operator.base.family is _Family.NULL:
+            for raw in texts:
+                _null_expectation(raw, clause)
+        else:
+            _compile_policy_values(operator, clause, texts, _UNKNOWN_REQUEST)
