@@ -148,7 +148,14 @@ class AgentVersion:
 
 @dataclass(frozen=True, slots=True)
 class AgentAlias:
-    """An alias; `versions` are the agent versions its routing configuration sends traffic to."""
+    """An alias; `versions` are the agent versions its routing configuration sends traffic to.
+
+    `routing_known` is False when the snapshot does not say where the alias routes, so
+    `versions` may leave out the versions it serves. `status` is AWS's agentAliasStatus,
+    where DISSOCIATED means that no version is associated. `invocation_state` is
+    aliasInvocationState, where REJECT_INVOCATIONS means the alias is paused. Both are
+    None when the snapshot does not give them.
+    """
 
     alias_id: str
     name: str
@@ -156,6 +163,8 @@ class AgentAlias:
     versions: tuple[str, ...]
     status: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    invocation_state: str | None = None
+    routing_known: bool = True
 
 
 @dataclass(frozen=True, slots=True)

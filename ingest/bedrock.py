@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,11 +39,18 @@ from engine.inventory import (
     GuardrailRef,
     KnowledgeBase,
 )
-from ingest.jsonfile import JsonObject, SnapshotReader
+from ingest.jsonfile import JsonObject, SnapshotReader, command_output
 
 logger = logging.getLogger(__name__)
 
 DRAFT = "DRAFT"
+# The agentAliasStatus of an alias that has no version associated.
+DISSOCIATED = "DISSOCIATED"
+AGENT_FILE = "agent.json"
+ALIASES_FILE = "aliases.json"
+VERSION_FILE = "agent-version.json"
+AGENT_KNOWLEDGE_BASES_FILE = "knowledge-bases.json"
+KNOWLEDGE_BASE_FILE = "knowledge-base.json"
 # Version names as the Bedrock API reference gives them: DRAFT or a number.
 _VERSION_NAME = re.compile(r"^(DRAFT|[0-9]{1,5})$")
 _STATES = {"ENABLED": True, "DISABLED": False}
@@ -89,10 +97,10 @@ class _AgentDefaults:
 def transform_agent(files: AgentFiles, *, folder_id: str, account: str, region: str, partition: str) -> Agent:
     """Build one agent with its versions and aliases from the files of its folder."""
     agent = files.agent.require_object("agent")
-    arn = _regional_arn(agent, "agentArn", account=account, region=region, partition=partition)
-    agent_id = _matching_id(agent, "agentId", folder_id, "agent folder")
+    agent_id = _folder_id(agent, "agentId", folder_id, "agent", f"agents/{{id}}/{AGENT_FILE}")
+    arn = _resource_arn(agent, "agentArn", f"agent/{agent_id}", account=account, region=region, partition=partition)
     defaults = _AgentDefaults(
-        role_arn=agent.require_str("agentResourceRoleArn"),
+        role_arn=str(agent.require_role_arn("agentResourceRoleArn", partition=partition)),
         guardrail=_guardrail_ref(agent),
         foundation_model=agent.optional_str("foundationModel"),
     )
@@ -103,7 +111,10 @@ def transform_agent(files: AgentFiles, *, folder_id: str, account: str, region: 
 
     names = {DRAFT, *files.versions}
     names.update(version for alias in aliases for version in alias.versions)
-    versions = {name: _version(name, files.versions.get(name), defaults) for name in sorted(names, key=_version_order)}
+    versions = {
+        name: _version(name, files.versions.get(name), defaults, agent_id=agent_id, partition=partition)
+        for name in sorted(names, key=_version_order)
+    }
     return Agent(
         arn=arn,
         agent_id=agent_id,
@@ -119,13 +130,15 @@ def transform_agent(files: AgentFiles, *, folder_id: str, account: str, region: 
     )
 
 
-def _version(name: str, files: VersionFiles | None, defaults: _AgentDefaults) -> AgentVersion:
+def _version(
+    name: str, files: VersionFiles | None, defaults: _AgentDefaults, *, agent_id: str, partition: str
+) -> AgentVersion:
     if files is None:
         # NOTE: only an alias names this version, so its action groups and knowledge
         # bases are unknown and recorded as empty. The loader reports it in not_seen.
         files = VersionFiles()
 
-    action_groups = tuple(_action_group(document, name) for document in files.action_groups)
+    action_groups = tuple(_action_group(document, name, partition=partition) for document in files.action_groups)
     knowledge_bases: tuple[AgentKnowledgeBase, ...] = ()
     if files.knowledge_bases is not None:
         knowledge_bases = _agent_knowledge_bases(files.knowledge_bases)
@@ -146,12 +159,19 @@ def _version(name: str, files: VersionFiles | None, defaults: _AgentDefaults) ->
     if recorded is not None and recorded != name:
         raise details.error(
             "version",
-            f"the file describes version {recorded} but sits in the folder of version {name}; "
-            "move it into versions/<version>/",
+            f"the file describes version {recorded} but is in the folder of version {name}; "
+            f"move it to versions/{recorded}/{VERSION_FILE}",
+        )
+    recorded_agent = details.optional_str("agentId")
+    if recorded_agent is not None and recorded_agent != agent_id:
+        raise details.error(
+            "agentId",
+            f"the file describes a version of agent {recorded_agent} but is in the folder of agent "
+            f"{agent_id}; move it to agents/{recorded_agent}/versions/{name}/{VERSION_FILE}",
         )
     return AgentVersion(
         version=name,
-        role_arn=details.require_str("agentResourceRoleArn"),
+        role_arn=str(details.require_role_arn("agentResourceRoleArn", partition=partition)),
         action_groups=action_groups,
         knowledge_bases=knowledge_bases,
         guardrail=_guardrail_ref(details),
@@ -160,22 +180,22 @@ def _version(name: str, files: VersionFiles | None, defaults: _AgentDefaults) ->
     )
 
 
-def _action_group(document: JsonObject, version: str) -> ActionGroup:
+def _action_group(document: JsonObject, version: str, *, partition: str) -> ActionGroup:
     group = document.require_object("agentActionGroup")
-    group_id = _matching_id(group, "actionGroupId", Path(document.file).stem, "file name")
+    group_id = _file_id(group, "actionGroupId", Path(document.file).stem, "action group")
     recorded = group.optional_str("agentVersion")
     if recorded is not None and recorded != version:
         raise group.error(
             "agentVersion",
-            f"the action group belongs to version {recorded} but sits in the folder of "
-            f"version {version}; move it into versions/{recorded}/action-groups/",
+            f"the action group belongs to version {recorded} but is in the folder of "
+            f"version {version}; move it to versions/{recorded}/action-groups/{group_id}.json",
         )
 
     lambda_arn = None
     executor = group.optional_object("actionGroupExecutor")
     # A return-of-control group has {"customControl": "RETURN_CONTROL"} and no Lambda.
-    if executor is not None:
-        lambda_arn = executor.optional_str("lambda")
+    if executor is not None and executor.optional_str("lambda") is not None:
+        lambda_arn = str(executor.require_function_arn("lambda", partition=partition))
 
     return ActionGroup(
         action_group_id=group_id,
@@ -202,9 +222,8 @@ def _aliases(
     aliases = []
     for item in document.require_objects("agentAliasSummaries"):
         alias_id = item.require_str("agentAliasId")
-        versions = tuple(
-            _version_name(route, "agentVersion") for route in item.optional_objects("routingConfiguration")
-        )
+        status = item.optional_str("agentAliasStatus")
+        versions, routing_known = _alias_routing(item, status)
         # list-agent-aliases returns no ARN. The Bedrock API reference gives the form
         # arn:PARTITION:bedrock:REGION:ACCOUNT:agent-alias/AGENT_ID/ALIAS_ID.
         arn = service_arn("bedrock", region, account, f"agent-alias/{agent_id}/{alias_id}", partition)
@@ -214,10 +233,31 @@ def _aliases(
                 name=item.require_str("agentAliasName"),
                 arn=arn,
                 versions=versions,
-                status=item.optional_str("agentAliasStatus"),
+                status=status,
+                invocation_state=item.optional_str("aliasInvocationState"),
+                routing_known=routing_known,
             )
         )
     return tuple(aliases)
+
+
+def _alias_routing(item: JsonObject, status: str | None) -> tuple[tuple[str, ...], bool]:
+    """Return the versions an alias routes to, and whether the snapshot gives all of them.
+
+    The Bedrock API reference marks `routingConfiguration` and each entry's
+    `agentVersion` as optional. Without them the versions are unknown, except for a
+    DISSOCIATED alias, which has no version by definition.
+    """
+    if item.data.get("routingConfiguration") is None:
+        return (), status == DISSOCIATED
+    versions = []
+    routing_known = True
+    for route in item.optional_objects("routingConfiguration"):
+        if route.optional_str("agentVersion") is None:
+            routing_known = False
+            continue
+        versions.append(_version_name(route, "agentVersion"))
+    return tuple(versions), routing_known
 
 
 def _guardrail_ref(settings: JsonObject) -> GuardrailRef | None:
@@ -235,30 +275,41 @@ def transform_knowledge_base(
 ) -> KnowledgeBase:
     """Build one knowledge base with its data sources from the files of its folder."""
     details = files.knowledge_base.require_object("knowledgeBase")
-    arn = _regional_arn(details, "knowledgeBaseArn", account=account, region=region, partition=partition)
-    kb_id = _matching_id(details, "knowledgeBaseId", folder_id, "knowledge base folder")
+    kb_id = _folder_id(
+        details, "knowledgeBaseId", folder_id, "knowledge base", f"knowledge-bases/{{id}}/{KNOWLEDGE_BASE_FILE}"
+    )
+    arn = _resource_arn(
+        details, "knowledgeBaseArn", f"knowledge-base/{kb_id}", account=account, region=region, partition=partition
+    )
+    role_arn = details.optional_role_arn("roleArn", partition=partition)
     return KnowledgeBase(
         arn=arn,
         knowledge_base_id=kb_id,
         name=details.require_str("name"),
         account=account,
         region=region,
-        role_arn=details.optional_str("roleArn"),
+        role_arn=str(role_arn) if role_arn is not None else None,
         data_sources=tuple(_data_source(document, kb_id=kb_id, partition=partition) for document in files.data_sources),
     )
 
 
 def _data_source(document: JsonObject, *, kb_id: str, partition: str) -> DataSource:
     source = document.require_object("dataSource")
-    source_id = _matching_id(source, "dataSourceId", Path(document.file).stem, "file name")
-    _matching_id(source, "knowledgeBaseId", kb_id, "knowledge base folder")
+    source_id = _file_id(source, "dataSourceId", Path(document.file).stem, "data source")
+    recorded_kb = source.require_str("knowledgeBaseId")
+    if recorded_kb != kb_id:
+        raise source.error(
+            "knowledgeBaseId",
+            f"the data source belongs to knowledge base {recorded_kb} but is in the folder of knowledge "
+            f"base {kb_id}; move it to knowledge-bases/{recorded_kb}/data-sources/{source_id}.json",
+        )
     config = source.require_object("dataSourceConfiguration")
 
     bucket_arn = None
     prefixes: tuple[str, ...] = ()
     if config.require_str("type") == "S3":
         s3 = config.require_object("s3Configuration")
-        bucket_arn = str(s3.require_arn("bucketArn", partition=partition))
+        bucket_arn = str(s3.require_bucket_arn("bucketArn", partition=partition))
         prefixes = s3.optional_strings("inclusionPrefixes")
 
     return DataSource(
@@ -272,10 +323,13 @@ def _data_source(document: JsonObject, *, kb_id: str, partition: str) -> DataSou
 
 def transform_guardrail(document: JsonObject, *, file_id: str, account: str, region: str, partition: str) -> Guardrail:
     """Build one guardrail from `get-guardrail` output."""
-    arn = _regional_arn(document, "guardrailArn", account=account, region=region, partition=partition)
+    guardrail_id = _file_id(document, "guardrailId", file_id, "guardrail")
+    arn = _resource_arn(
+        document, "guardrailArn", f"guardrail/{guardrail_id}", account=account, region=region, partition=partition
+    )
     return Guardrail(
         arn=arn,
-        guardrail_id=_matching_id(document, "guardrailId", file_id, "file name"),
+        guardrail_id=guardrail_id,
         name=document.require_str("name"),
         account=account,
         region=region,
@@ -283,23 +337,46 @@ def transform_guardrail(document: JsonObject, *, file_id: str, account: str, reg
     )
 
 
-def _regional_arn(item: JsonObject, key: str, *, account: str, region: str, partition: str) -> str:
+def _resource_arn(item: JsonObject, key: str, resource: str, *, account: str, region: str, partition: str) -> str:
+    """Parse a Bedrock ARN and check that it names `resource` in the folder's account and region."""
     arn = item.require_arn(key, partition=partition)
+    if arn.service != "bedrock" or arn.resource != resource:
+        raise item.error(
+            key,
+            f"{str(arn)!r} is not the ARN of {resource} (expected arn:{partition}:bedrock:{region}:"
+            f"{account}:{resource}); save the unmodified AWS CLI output",
+        )
     if arn.account != account or arn.region != region:
         raise item.error(
             key,
             f"ARN is in account {arn.account} and region {arn.region}, but the file is in the "
-            f"folder of account {account} and region {region}; move it there",
+            f"folder of account {account} and region {region}; move the file to the same place "
+            f"under {arn.account}/{arn.region}/",
         )
     return str(arn)
 
 
-def _matching_id(item: JsonObject, key: str, expected: str, where: str) -> str:
+def _folder_id(item: JsonObject, key: str, folder_id: str, kind: str, location: str) -> str:
+    """Return the id in `key`, which must equal the name of the folder that contains the file.
+
+    `location` is the file's expected path with `{id}` in place of the id.
+    """
     value = item.require_str(key)
-    if value != expected:
+    if value != folder_id:
         raise item.error(
             key,
-            f"{value!r} does not match the {where} {expected!r}; name the {where} after the id",
+            f"the file describes {kind} {value} but is in the folder of {kind} {folder_id}; "
+            f"move it to {location.format(id=value)}",
+        )
+    return value
+
+
+def _file_id(item: JsonObject, key: str, file_id: str, kind: str) -> str:
+    """Return the id in `key`, which must equal `file_id`, the file's name without `.json`."""
+    value = item.require_str(key)
+    if value != file_id:
+        raise item.error(
+            key, f"the file describes {kind} {value} but is named {file_id}.json; rename it to {value}.json"
         )
     return value
 
@@ -347,11 +424,8 @@ def load_bedrock(reader: SnapshotReader, folder: Path, inventory: AccountInvento
     """Load `<account>/<region>/bedrock/` (guardrails) and return True, because the folder is coverage."""
     count = 0
     guardrails_dir = folder / "guardrails"
-    if guardrails_dir.is_dir():
-        for path in sorted(guardrails_dir.iterdir()):
-            if not (path.is_file() and path.suffix == ".json"):
-                logger.warning("ignoring %s: expected <guardrail-id>.json", reader.label(path))
-                continue
+    if reader.folder_exists(guardrails_dir):
+        for path in reader.json_files(guardrails_dir, "<guardrail-id>.json", _guardrail_output(region)):
             guardrail = transform_guardrail(
                 reader.read_object(path),
                 file_id=path.stem,
@@ -374,10 +448,10 @@ def load_bedrock(reader: SnapshotReader, folder: Path, inventory: AccountInvento
 
 
 def _load_agents(reader: SnapshotReader, agents_dir: Path, inventory: AccountInventory, region: str) -> int:
-    if not agents_dir.is_dir():
+    if not reader.folder_exists(agents_dir):
         return 0
     count = 0
-    for agent_dir in sorted(agents_dir.iterdir()):
+    for agent_dir in reader.list_folder(agents_dir):
         if not agent_dir.is_dir():
             logger.warning("ignoring %s: expected one folder per agent id", reader.label(agent_dir))
             continue
@@ -402,49 +476,54 @@ def _load_agents(reader: SnapshotReader, agents_dir: Path, inventory: AccountInv
 
 
 def _read_agent_folder(reader: SnapshotReader, agent_dir: Path) -> AgentFiles:
-    agent_path = agent_dir / "agent.json"
-    if not agent_path.is_file():
-        raise reader.missing_file(agent_path, f"aws bedrock-agent get-agent --agent-id {agent_dir.name} --output json")
-    agent = reader.read_object(agent_path)
-    aliases_path = agent_dir / "aliases.json"
-    aliases = reader.read_object(aliases_path) if aliases_path.is_file() else None
+    agent_id = agent_dir.name
+    agent = reader.read_required(
+        agent_dir / AGENT_FILE, f"aws bedrock-agent get-agent --agent-id {agent_id} --output json"
+    )
+    aliases = reader.read_optional(
+        agent_dir / ALIASES_FILE, f"aws bedrock-agent list-agent-aliases --agent-id {agent_id} --output json"
+    )
 
     versions: dict[str, VersionFiles] = {}
     versions_dir = agent_dir / "versions"
-    if versions_dir.is_dir():
-        for version_dir in sorted(versions_dir.iterdir()):
+    if reader.folder_exists(versions_dir):
+        for version_dir in reader.list_folder(versions_dir):
             if not (version_dir.is_dir() and _VERSION_NAME.match(version_dir.name)):
                 logger.warning(
                     "ignoring %s: expected a folder named DRAFT or a version number",
                     reader.label(version_dir),
                 )
                 continue
-            versions[version_dir.name] = _read_version_folder(reader, version_dir)
+            versions[version_dir.name] = _read_version_folder(reader, version_dir, agent_id)
 
-    for path in reader.unknown_entries(agent_dir, {"agent.json", "aliases.json", "versions"}):
+    for path in reader.unknown_entries(agent_dir, {AGENT_FILE, ALIASES_FILE, "versions"}):
         logger.warning("ignoring %s: not a file deputygraph reads", reader.label(path))
     return AgentFiles(agent=agent, aliases=aliases, versions=versions)
 
 
-def _read_version_folder(reader: SnapshotReader, version_dir: Path) -> VersionFiles:
-    version_path = version_dir / "agent-version.json"
-    knowledge_bases_path = version_dir / "knowledge-bases.json"
+def _read_version_folder(reader: SnapshotReader, version_dir: Path, agent_id: str) -> VersionFiles:
+    version = version_dir.name
     action_groups: list[JsonObject] = []
     groups_dir = version_dir / "action-groups"
-    if groups_dir.is_dir():
-        for path in sorted(groups_dir.iterdir()):
-            if not (path.is_file() and path.suffix == ".json"):
-                logger.warning("ignoring %s: expected <action-group-id>.json", reader.label(path))
-                continue
-            action_groups.append(reader.read_object(path))
+    if reader.folder_exists(groups_dir):
+        group_output = _action_group_output(agent_id, version)
+        action_groups = [
+            reader.read_object(path) for path in reader.json_files(groups_dir, "<action-group-id>.json", group_output)
+        ]
 
-    known = {"agent-version.json", "action-groups", "knowledge-bases.json"}
+    known = {VERSION_FILE, "action-groups", AGENT_KNOWLEDGE_BASES_FILE}
     for path in reader.unknown_entries(version_dir, known):
         logger.warning("ignoring %s: not a file deputygraph reads", reader.label(path))
+    version_command = (
+        f"aws bedrock-agent get-agent-version --agent-id {agent_id} --agent-version {version} --output json"
+    )
+    knowledge_bases_command = (
+        f"aws bedrock-agent list-agent-knowledge-bases --agent-id {agent_id} --agent-version {version} --output json"
+    )
     return VersionFiles(
-        agent_version=reader.read_object(version_path) if version_path.is_file() else None,
+        agent_version=reader.read_optional(version_dir / VERSION_FILE, version_command),
         action_groups=tuple(action_groups),
-        knowledge_bases=(reader.read_object(knowledge_bases_path) if knowledge_bases_path.is_file() else None),
+        knowledge_bases=reader.read_optional(version_dir / AGENT_KNOWLEDGE_BASES_FILE, knowledge_bases_command),
     )
 
 
@@ -454,6 +533,13 @@ def _note_agent_gaps(reader: SnapshotReader, agent: Agent, files: AgentFiles) ->
             f"no aliases.json for agent {agent.agent_id} in account {agent.account} "
             f"({agent.region}): its aliases and their routing not analysed"
         )
+    for alias in agent.aliases:
+        if not alias.routing_known:
+            reader.not_seen.append(
+                f"alias {alias.alias_id} of agent {agent.agent_id} in account {agent.account} "
+                f"({agent.region}) has no routingConfiguration with an agentVersion, so the versions it routes to "
+                "are unknown"
+            )
     for name in agent.versions:
         if name != DRAFT and name not in files.versions:
             reader.not_seen.append(
@@ -464,10 +550,10 @@ def _note_agent_gaps(reader: SnapshotReader, agent: Agent, files: AgentFiles) ->
 
 
 def _load_knowledge_bases(reader: SnapshotReader, kbs_dir: Path, inventory: AccountInventory, region: str) -> int:
-    if not kbs_dir.is_dir():
+    if not reader.folder_exists(kbs_dir):
         return 0
     count = 0
-    for kb_dir in sorted(kbs_dir.iterdir()):
+    for kb_dir in reader.list_folder(kbs_dir):
         if not kb_dir.is_dir():
             logger.warning("ignoring %s: expected one folder per knowledge base id", reader.label(kb_dir))
             continue
@@ -484,24 +570,39 @@ def _load_knowledge_bases(reader: SnapshotReader, kbs_dir: Path, inventory: Acco
 
 
 def _read_knowledge_base_folder(reader: SnapshotReader, kb_dir: Path) -> KnowledgeBaseFiles:
-    kb_path = kb_dir / "knowledge-base.json"
-    if not kb_path.is_file():
-        raise reader.missing_file(
-            kb_path,
-            f"aws bedrock-agent get-knowledge-base --knowledge-base-id {kb_dir.name} --output json",
-        )
-    knowledge_base = reader.read_object(kb_path)
+    knowledge_base = reader.read_required(
+        kb_dir / KNOWLEDGE_BASE_FILE,
+        f"aws bedrock-agent get-knowledge-base --knowledge-base-id {kb_dir.name} --output json",
+    )
     data_sources: list[JsonObject] = []
     sources_dir = kb_dir / "data-sources"
-    if sources_dir.is_dir():
-        for path in sorted(sources_dir.iterdir()):
-            if not (path.is_file() and path.suffix == ".json"):
-                logger.warning("ignoring %s: expected <data-source-id>.json", reader.label(path))
-                continue
-            data_sources.append(reader.read_object(path))
-    for path in reader.unknown_entries(kb_dir, {"knowledge-base.json", "data-sources"}):
+    if reader.folder_exists(sources_dir):
+        source_output = _data_source_output(kb_dir.name)
+        data_sources = [
+            reader.read_object(path) for path in reader.json_files(sources_dir, "<data-source-id>.json", source_output)
+        ]
+    for path in reader.unknown_entries(kb_dir, {KNOWLEDGE_BASE_FILE, "data-sources"}):
         logger.warning("ignoring %s: not a file deputygraph reads", reader.label(path))
     return KnowledgeBaseFiles(knowledge_base=knowledge_base, data_sources=tuple(data_sources))
+
+
+def _guardrail_output(region: str) -> Callable[[str], str]:
+    return lambda guardrail_id: command_output(
+        f"aws bedrock get-guardrail --guardrail-identifier {guardrail_id} --region {region} --output json"
+    )
+
+
+def _action_group_output(agent_id: str, version: str) -> Callable[[str], str]:
+    return lambda group_id: command_output(
+        f"aws bedrock-agent get-agent-action-group --agent-id {agent_id} --agent-version {version} "
+        f"--action-group-id {group_id} --output json"
+    )
+
+
+def _data_source_output(kb_id: str) -> Callable[[str], str]:
+    return lambda source_id: command_output(
+        f"aws bedrock-agent get-data-source --knowledge-base-id {kb_id} --data-source-id {source_id} --output json"
+    )
 
 
 def _note_missing_knowledge_bases(reader: SnapshotReader, inventory: AccountInventory, region: str) -> None:

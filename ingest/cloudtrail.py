@@ -53,10 +53,11 @@ def transform_event_selectors(trail: Trail, document: JsonObject) -> Trail:
     """Return the trail with the selectors from `get-event-selectors` output."""
     recorded = document.require_str("TrailARN")
     if recorded != trail.arn:
+        recorded_name = recorded.rsplit("/", 1)[-1]
         raise document.error(
             "TrailARN",
-            f"the selectors belong to {recorded}, not to {trail.arn}; move the file into the "
-            "folder named after that trail",
+            f"the selectors belong to {recorded}, not to {trail.arn}, whose folder the file is in; "
+            f"move it to cloudtrail/{recorded_name}/event-selectors.json",
         )
     return dataclasses.replace(
         trail,
@@ -76,7 +77,8 @@ def _selector_dicts(document: JsonObject, key: str) -> tuple[Mapping[str, Any], 
 def load_cloudtrail(reader: SnapshotReader, folder: Path, inventory: AccountInventory, region: str) -> bool:
     """Load `<account>/<region>/cloudtrail/` and return whether `trails.json` exists."""
     listing_path = folder / "trails.json"
-    if not listing_path.is_file():
+    listing_command = f"aws cloudtrail describe-trails --region {region} --output json"
+    if not reader.file_exists(listing_path, listing_command):
         logger.warning(
             "%s is missing, so CloudTrail trails of account %s in %s are not loaded",
             reader.label(listing_path),
@@ -85,18 +87,23 @@ def load_cloudtrail(reader: SnapshotReader, folder: Path, inventory: AccountInve
         )
         return False
 
-    trails = transform_trail_list(reader.read_object(listing_path), partition=reader.partition)
+    trails = transform_trail_list(reader.read_object(listing_path, listing_command), partition=reader.partition)
     for listed in trails:
         trail = listed
-        selectors_path = folder / trail.name / "event-selectors.json"
-        if selectors_path.is_file():
-            trail = transform_event_selectors(listed, reader.read_object(selectors_path))
+        trail_dir = folder / trail.name
+        has_folder = reader.folder_exists(trail_dir)
+        selectors_command = (
+            f"aws cloudtrail get-event-selectors --trail-name {trail.arn} --region {region} --output json"
+        )
+        selectors = reader.read_optional(trail_dir / "event-selectors.json", selectors_command) if has_folder else None
+        if selectors is not None:
+            trail = transform_event_selectors(listed, selectors)
         known = inventory.trails.get(trail.arn)
         # The same trail listed from another region may already carry its selectors.
         if known is None or not known.selectors_known:
             inventory.trails[trail.arn] = trail
-        if selectors_path.parent.is_dir():
-            for path in reader.unknown_entries(selectors_path.parent, {"event-selectors.json"}):
+        if has_folder:
+            for path in reader.unknown_entries(trail_dir, {"event-selectors.json"}):
                 logger.warning("ignoring %s: not a file deputygraph reads", reader.label(path))
 
     known_names = {"trails.json", *(trail.name for trail in trails)}

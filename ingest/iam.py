@@ -14,12 +14,14 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.arn import Arn, parse_arn
+from engine.arn import Arn, is_account_id, parse_arn
 from engine.inventory import AccountInventory, Group, InlinePolicy, ManagedPolicy, Role, User
 from engine.policy import PolicyKind
 from ingest.jsonfile import JsonObject, SnapshotReader
 
 logger = logging.getLogger(__name__)
+
+DETAILS_COMMAND = "aws iam get-account-authorization-details --output json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +80,20 @@ def transform_policy_file(document: JsonObject, *, partition: str) -> ManagedPol
 
     default_version_id = policy.optional_str("DefaultVersionId")
     version_id = version.optional_str("VersionId")
-    if not version.optional_bool("IsDefaultVersion", default=True) or (
-        default_version_id is not None and version_id is not None and version_id != default_version_id
-    ):
+    fetch_default = (
+        f"`aws iam get-policy-version --policy-arn {arn} --version-id {default_version_id or '<DefaultVersionId>'}`"
+    )
+    if default_version_id is not None and version_id is not None and version_id != default_version_id:
         raise version.error(
-            None,
-            f"this is version {version_id} but the policy's default version is "
-            f"{default_version_id}; fetch the default version with "
-            "`aws iam get-policy-version --version-id <DefaultVersionId>`",
+            "VersionId",
+            f"the file holds version {version_id}, but the default version is {default_version_id}; "
+            f"save the output of {fetch_default} as PolicyVersion",
+        )
+    if not version.optional_bool("IsDefaultVersion", default=True):
+        raise version.error(
+            "IsDefaultVersion",
+            f"the file holds a version that is not the default version; save the output of {fetch_default} "
+            "as PolicyVersion",
         )
 
     document_dict = version.require_policy("Document", kind=PolicyKind.BOUNDARY, policy_id=str(arn), name=name)
@@ -99,10 +107,11 @@ def transform_policy_file(document: JsonObject, *, partition: str) -> ManagedPol
 
 
 def _user(item: JsonObject, *, partition: str) -> User:
-    arn = _principal_arn(item, partition=partition)
+    name = item.require_str("UserName")
+    arn = _principal_arn(item, "user", name, partition=partition)
     return User(
         arn=str(arn),
-        name=item.require_str("UserName"),
+        name=name,
         user_id=item.require_str("UserId"),
         account=arn.account,
         path=item.optional_str("Path") or "/",
@@ -115,10 +124,11 @@ def _user(item: JsonObject, *, partition: str) -> User:
 
 
 def _group(item: JsonObject, *, partition: str) -> Group:
-    arn = _principal_arn(item, partition=partition)
+    name = item.require_str("GroupName")
+    arn = _principal_arn(item, "group", name, partition=partition)
     return Group(
         arn=str(arn),
-        name=item.require_str("GroupName"),
+        name=name,
         group_id=item.require_str("GroupId"),
         account=arn.account,
         path=item.optional_str("Path") or "/",
@@ -128,8 +138,8 @@ def _group(item: JsonObject, *, partition: str) -> Group:
 
 
 def _role(item: JsonObject, *, partition: str) -> Role:
-    arn = _principal_arn(item, partition=partition)
     name = item.require_str("RoleName")
+    arn = _principal_arn(item, "role", name, partition=partition)
     trust_policy = item.require_policy(
         "AssumeRolePolicyDocument", kind=PolicyKind.TRUST, policy_id=f"{arn}#trust", name=name
     )
@@ -173,11 +183,35 @@ def _listed_managed_policy(item: JsonObject, *, partition: str) -> ManagedPolicy
     )
 
 
-def _principal_arn(item: JsonObject, *, partition: str) -> Arn:
+def _principal_arn(item: JsonObject, resource_type: str, name: str, *, partition: str) -> Arn:
+    """Parse the `Arn` of a user, group or role and check that it names this principal.
+
+    IAM builds the ARN as `arn:PARTITION:iam::ACCOUNT:TYPE` + `Path` + name, so an ARN
+    of another type or name means the entry was edited. The graph keys principals by
+    ARN, so such an entry would attach its policies to a different principal.
+    """
     # NOTE: AWS returns only the account's own principals, but hand-edited files (such as
     # published samples) can mix accounts. Each principal keeps the account its ARN names,
     # and the loader logs a warning for them.
-    return item.require_arn("Arn", partition=partition)
+    arn = item.require_arn("Arn", partition=partition)
+    path = item.optional_str("Path")
+    expected = f"{resource_type}{path}{name}" if path is not None else None
+    parsed_type, _, rest = arn.resource.partition("/")
+    if (
+        arn.service != "iam"
+        or arn.region != ""
+        or not is_account_id(arn.account)
+        or parsed_type != resource_type
+        or rest.rsplit("/", 1)[-1] != name
+        or (expected is not None and arn.resource != expected)
+    ):
+        expected_resource = expected or f"{resource_type}/{name}"
+        raise item.error(
+            "Arn",
+            f"{str(arn)!r} is not the ARN of {resource_type} {name!r} (expected "
+            f"arn:{partition}:iam::ACCOUNT:{expected_resource}); save the unmodified AWS CLI output",
+        )
+    return arn
 
 
 def _managed_policy_arn(item: JsonObject, key: str, *, partition: str) -> Arn:
@@ -216,10 +250,10 @@ def load_iam(reader: SnapshotReader, iam_dir: Path, inventory: AccountInventory)
     """Load `<account>/iam/` into the inventory and return whether authorization details exist."""
     account = inventory.account_id
     details_path = iam_dir / "authorization-details.json"
-    covered = details_path.is_file()
+    covered = reader.file_exists(details_path, DETAILS_COMMAND)
     if covered:
         records = transform_authorization_details(
-            reader.read_object(details_path), account=account, partition=reader.partition
+            reader.read_object(details_path, DETAILS_COMMAND), account=account, partition=reader.partition
         )
         inventory.users.update((user.arn, user) for user in records.users)
         inventory.groups.update((group.arn, group) for group in records.groups)
@@ -257,14 +291,18 @@ def load_iam(reader: SnapshotReader, iam_dir: Path, inventory: AccountInventory)
     return covered
 
 
+def _policy_file_contents(name: str) -> str:
+    return (
+        f"the output of `aws iam get-policy` and `aws iam get-policy-version` for policy {name}, "
+        "combined as docs/snapshot-format.md shows"
+    )
+
+
 def _load_policy_folder(reader: SnapshotReader, policies_dir: Path, inventory: AccountInventory) -> int:
-    if not policies_dir.is_dir():
+    if not reader.folder_exists(policies_dir):
         return 0
     added = 0
-    for path in sorted(policies_dir.iterdir()):
-        if not (path.is_file() and path.suffix == ".json"):
-            logger.warning("ignoring %s: expected <policy-name>.json files only", reader.label(path))
-            continue
+    for path in reader.json_files(policies_dir, "<policy-name>.json", _policy_file_contents):
         policy = transform_policy_file(reader.read_object(path), partition=reader.partition)
         if policy.arn in inventory.managed_policies:
             # The authorization details already contain this policy's default version.

@@ -7,15 +7,25 @@ relative to the snapshot root and `field` is a dotted path such as
 
 from __future__ import annotations
 
+import enum
+import errno
 import json
+import logging
+import os
+import stat
+import sys
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.arn import Arn, parse_arn
+from engine.arn import Arn, is_account_id, parse_arn
+from engine.conditions import validate_conditions
 from engine.errors import PolicyError, SnapshotError
 from engine.policy import PolicyKind, PolicySource, parse_policy
+
+logger = logging.getLogger(__name__)
 
 
 def relative_label(root: Path, path: Path) -> str:
@@ -42,24 +52,164 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def read_json(root: Path, path: Path) -> Any:
-    """Read and decode one snapshot file. Raise SnapshotError if it is unreadable or not JSON."""
-    label = relative_label(root, path)
+class EntryKind(enum.Enum):
+    """Kind of a path in the snapshot folder, after following symbolic links."""
+
+    ABSENT = "absent"
+    FILE = "file"
+    FOLDER = "folder"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """The kind of one path, with a phrase that completes "<path> ..." for kinds other than FILE.
+
+    `fix` is set when the usual fix for the kind of path expected there does not apply,
+    for example when the path cannot be accessed at all.
+    """
+
+    kind: EntryKind
+    problem: str = ""
+    fix: str | None = None
+
+
+def inspect_entry(path: Path) -> Entry:
+    """Classify `path` without opening it.
+
+    A broken or looping symbolic link exists but cannot be followed, so it is OTHER, not
+    ABSENT: treating it as absent would read, for example, a bucket's policy as "none".
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise SnapshotError(label, f"file is not UTF-8 text ({error}); save the AWS CLI output as UTF-8") from error
+        os.lstat(path)
+    except FileNotFoundError:
+        return Entry(EntryKind.ABSENT)
+    except OSError as error:
+        return _inaccessible(error)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return Entry(EntryKind.OTHER, "is a symbolic link to a path that does not exist")
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return Entry(EntryKind.OTHER, "is a symbolic link loop")
+        return _inaccessible(error)
+    return _entry_of_mode(mode)
+
+
+def _inaccessible(error: OSError) -> Entry:
+    if error.errno == errno.ENOTDIR:
+        return Entry(
+            EntryKind.OTHER,
+            "cannot be reached because a folder on its path is a file",
+            fix="replace that file with the folder that docs/snapshot-format.md describes",
+        )
+    return Entry(
+        EntryKind.OTHER,
+        f"cannot be accessed ({error.strerror})",
+        fix="give the user running deputygraph read access to it",
+    )
+
+
+def _entry_of_mode(mode: int) -> Entry:
+    if stat.S_ISREG(mode):
+        return Entry(EntryKind.FILE)
+    if stat.S_ISDIR(mode):
+        return Entry(EntryKind.FOLDER, "is a directory")
+    if stat.S_ISFIFO(mode):
+        return Entry(EntryKind.OTHER, "is a named pipe (FIFO)")
+    if stat.S_ISSOCK(mode):
+        return Entry(EntryKind.OTHER, "is a socket")
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return Entry(EntryKind.OTHER, "is a device file")
+    return Entry(EntryKind.OTHER, "is not a regular file")
+
+
+def command_output(command: str | None) -> str:
+    """Describe what belongs in a snapshot file, for the fix in an error message."""
+    return f"the output of `{command}`" if command else "the saved AWS CLI output"
+
+
+def not_a_file_error(label: str, entry: Entry, replacement: str) -> SnapshotError:
+    """Build the SnapshotError for a path that exists where a JSON file belongs but is no regular file.
+
+    `replacement` completes "replace it with ...", as `command_output` returns it.
+    """
+    if entry.fix is not None:
+        return SnapshotError(label, f"{entry.problem}; {entry.fix}")
+    return SnapshotError(label, f"{entry.problem}, not a JSON file; replace it with {replacement}")
+
+
+def read_json(root: Path, path: Path, replacement: str = command_output(None)) -> Any:
+    """Read and decode one snapshot file. Raise SnapshotError if it is unreadable or not JSON.
+
+    The file must be a regular file or a symbolic link to one. Anything else is rejected
+    before it is opened, so that a FIFO cannot block the load waiting for a writer.
+    `replacement` completes "replace it with ..." in the error for such a path.
+    """
+    label = relative_label(root, path)
+    entry = inspect_entry(path)
+    if entry.kind is EntryKind.ABSENT:
+        raise SnapshotError(label, "file not found; save the AWS CLI output to it")
+    if entry.kind is not EntryKind.FILE:
+        raise not_a_file_error(label, entry, replacement)
+    try:
+        data = _read_regular_file(path)
     except OSError as error:
         raise SnapshotError(
             label, f"cannot read file ({error.strerror}); check that it is a readable regular file"
         ) from error
+    if data is None:
+        # The path was replaced by something else between the check above and the open.
+        raise not_a_file_error(label, inspect_entry(path), replacement)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SnapshotError(label, f"file is not UTF-8 text ({error}); save the AWS CLI output as UTF-8") from error
+    try:
+        return decode_json(text)
+    except InvalidJson as error:
+        raise SnapshotError(
+            label,
+            f"invalid JSON {error}; save the file again as JSON, for AWS CLI output with --output json",
+        ) from error
+
+
+def _read_regular_file(path: Path) -> bytes | None:
+    """Return the bytes of `path`, or None when the opened file is not a regular file.
+
+    O_NONBLOCK makes opening a FIFO return at once instead of waiting for a writer.
+    """
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            return None
+        return file.read()
+
+
+class InvalidJson(ValueError):
+    """JSON text that cannot be decoded. The message starts with where or why, for "invalid JSON ..."."""
+
+
+def decode_json(text: str) -> Any:
+    """Decode JSON text. Raise InvalidJson for text that Python's decoder rejects or cannot hold.
+
+    Besides syntax errors, the decoder raises RecursionError for deeply nested values and
+    ValueError for integers longer than `sys.get_int_max_str_digits()` digits. AWS CLI
+    output contains neither, so both are reported as invalid JSON.
+    """
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise SnapshotError(
-            label,
-            f"invalid JSON at line {error.lineno} column {error.colno} ({error.msg}); "
-            "save the file again as JSON, for AWS CLI output with --output json",
+        raise InvalidJson(f"at line {error.lineno} column {error.colno} ({error.msg})") from error
+    except RecursionError as error:
+        raise InvalidJson(
+            f"(values nested more deeply than Python's recursion limit of {sys.getrecursionlimit()} allows)"
+        ) from error
+    except ValueError as error:
+        # json.loads raises a plain ValueError only when int() rejects a long digit string.
+        raise InvalidJson(
+            f"(a number has more than {sys.get_int_max_str_digits()} digits, the maximum Python converts)"
         ) from error
 
 
@@ -79,13 +229,120 @@ class SnapshotReader:
         """Return `path` relative to the snapshot root, as errors and logs show it."""
         return relative_label(self.root, path)
 
-    def read_object(self, path: Path) -> JsonObject:
-        """Read a snapshot file whose top level must be a JSON object."""
-        return JsonObject.top_level(read_json(self.root, path), self.label(path))
+    def read_object(self, path: Path, command: str | None = None) -> JsonObject:
+        """Read a snapshot file whose top level must be a JSON object.
+
+        `command` is the AWS CLI call that writes the file, which errors name as the fix.
+        """
+        return JsonObject.top_level(read_json(self.root, path, command_output(command)), self.label(path))
+
+    def file_exists(self, path: Path, command: str) -> bool:
+        """Return whether a regular file (or a symbolic link to one) is at `path`.
+
+        Return False when nothing is there. Raise SnapshotError when something else is
+        there, such as a folder, a FIFO or a broken or looping symbolic link, because
+        reading it as absent could turn "unreadable" into "no policy".
+        """
+        entry = inspect_entry(path)
+        if entry.kind is EntryKind.ABSENT:
+            return False
+        if entry.kind is not EntryKind.FILE:
+            raise not_a_file_error(self.label(path), entry, command_output(command))
+        return True
+
+    def folder_exists(self, path: Path) -> bool:
+        """Return whether a folder is at `path`, and False when nothing is there.
+
+        Raise SnapshotError when a file or anything else is there, because the folder's
+        contents would otherwise be read as absent.
+        """
+        entry = inspect_entry(path)
+        if entry.kind is EntryKind.ABSENT:
+            return False
+        if entry.kind is EntryKind.FOLDER:
+            return True
+        if entry.fix is not None:
+            raise SnapshotError(self.label(path), f"{entry.problem}; {entry.fix}")
+        problem = "is a regular file" if entry.kind is EntryKind.FILE else entry.problem
+        raise SnapshotError(
+            self.label(path),
+            f"{problem}, not a folder; replace it with the folder that docs/snapshot-format.md describes",
+        )
+
+    def read_optional(self, path: Path, command: str) -> JsonObject | None:
+        """Read an optional file, or return None when nothing is at `path`."""
+        return self.read_object(path, command) if self.file_exists(path, command) else None
+
+    def read_required(self, path: Path, command: str) -> JsonObject:
+        """Read a file that must exist. Raise SnapshotError naming `command` when it does not."""
+        if not self.file_exists(path, command):
+            raise self.missing_file(path, command)
+        return self.read_object(path, command)
+
+    def list_folder(self, folder: Path, replacement_for: Callable[[str], str] | None = None) -> list[Path]:
+        """Return the entries of `folder`, sorted by name.
+
+        Raise SnapshotError when the folder cannot be listed. Also raise it for an entry
+        that is neither a file nor a folder, such as a FIFO or a broken symbolic link,
+        because such an entry may be where a snapshot file belongs.
+        `replacement_for` maps the name of a `*.json` entry without `.json` to what
+        belongs in that file, as `command_output` describes it, for the error message.
+        """
+        entries = self._entries(folder)
+        for path in entries:
+            self._check_entry(path, replacement_for)
+        return entries
+
+    def json_files(self, folder: Path, expected: str, replacement_for: Callable[[str], str]) -> list[Path]:
+        """Return the `*.json` files in `folder`, warning about and skipping any other entry.
+
+        `expected` names the files in the warning, such as `<action-group-id>.json`. An
+        entry named `*.json` that is a folder raises SnapshotError, like any other path
+        that is not a regular file where a JSON file belongs.
+        """
+        files = []
+        for path in self.list_folder(folder, replacement_for):
+            if path.suffix != ".json":
+                logger.warning("ignoring %s: expected %s files only", self.label(path), expected)
+                continue
+            if not path.is_file():
+                raise not_a_file_error(self.label(path), inspect_entry(path), replacement_for(path.stem))
+            files.append(path)
+        return files
 
     def unknown_entries(self, folder: Path, known: set[str]) -> list[Path]:
-        """Return the entries of `folder` whose names are not in `known`, sorted."""
-        return [path for path in sorted(folder.iterdir()) if path.name not in known]
+        """Return the entries of `folder` whose names are not in `known`, sorted.
+
+        Only these entries are checked as `list_folder` checks them. The caller checks the
+        known entries itself, with an error message that fits each of them.
+        """
+        unknown = [path for path in self._entries(folder) if path.name not in known]
+        for path in unknown:
+            self._check_entry(path, None)
+        return unknown
+
+    def _entries(self, folder: Path) -> list[Path]:
+        try:
+            return sorted(folder.iterdir())
+        except OSError as error:
+            raise SnapshotError(
+                self.label(folder),
+                f"cannot list the folder ({error.strerror}); give the user running deputygraph read access to it",
+            ) from error
+
+    def _check_entry(self, path: Path, replacement_for: Callable[[str], str] | None) -> None:
+        entry = inspect_entry(path)
+        if entry.kind is not EntryKind.OTHER:
+            return
+        if entry.fix is not None:
+            raise SnapshotError(self.label(path), f"{entry.problem}; {entry.fix}")
+        if path.suffix == ".json":
+            replacement = replacement_for(path.stem) if replacement_for else command_output(None)
+            raise not_a_file_error(self.label(path), entry, replacement)
+        raise SnapshotError(
+            self.label(path),
+            f"{entry.problem}; replace it with the file or folder that docs/snapshot-format.md describes, or remove it",
+        )
 
     def missing_file(self, path: Path, command: str) -> SnapshotError:
         """Build the SnapshotError for an absent required file, naming the command that writes it."""
@@ -253,20 +510,89 @@ class JsonObject:
             )
         return arn
 
+    def require_role_arn(self, key: str, *, partition: str) -> Arn:
+        """Parse a required IAM role ARN, `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`."""
+        arn = self.require_arn(key, partition=partition)
+        if not is_role_arn(arn):
+            raise self._wrong_arn(key, arn, f"an IAM role ARN (arn:{partition}:iam::ACCOUNT:role/NAME)")
+        return arn
+
+    def optional_role_arn(self, key: str, *, partition: str) -> Arn | None:
+        """Like `require_role_arn`, but a missing field is None."""
+        if self._get(key, required=False) is None:
+            return None
+        return self.require_role_arn(key, partition=partition)
+
+    def require_function_arn(self, key: str, *, partition: str) -> Arn:
+        """Parse a Lambda function ARN, which may carry a version or alias qualifier.
+
+        The forms are `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME` and
+        `...:function:NAME:QUALIFIER`.
+        """
+        arn = self.require_arn(key, partition=partition)
+        if not is_function_arn(arn):
+            raise self._wrong_arn(
+                key,
+                arn,
+                f"a Lambda function ARN (arn:{partition}:lambda:REGION:ACCOUNT:function:NAME, "
+                "optionally followed by :VERSION or :ALIAS)",
+            )
+        return arn
+
+    def require_bucket_arn(self, key: str, *, partition: str) -> Arn:
+        """Parse an S3 bucket ARN, `arn:PARTITION:s3:::NAME`, which has no region and no account."""
+        arn = self.require_arn(key, partition=partition)
+        if not is_bucket_arn(arn):
+            raise self._wrong_arn(key, arn, f"an S3 bucket ARN (arn:{partition}:s3:::BUCKET)")
+        return arn
+
+    def require_account_id(self, key: str) -> str:
+        """Return a required 12-digit AWS account id."""
+        value = self.require_str(key)
+        if not is_account_id(value):
+            raise self.error(
+                key,
+                f"{value!r} is not an AWS account id (12 digits); save the unmodified AWS CLI output",
+            )
+        return value
+
+    def _not_json(self, key: str, error: InvalidJson) -> SnapshotError:
+        return self.error(
+            key,
+            f"policy document is neither JSON nor URL-encoded JSON, and decoding it failed {error}; "
+            "save the AWS CLI output unchanged",
+        )
+
+    def _wrong_arn(self, key: str, arn: Arn, expected: str) -> SnapshotError:
+        return self.error(key, f"{str(arn)!r} is not {expected}; save the unmodified AWS CLI output")
+
     def require_policy(self, key: str, *, kind: PolicyKind, policy_id: str, name: str) -> dict[str, Any]:
         """Decode and validate a policy document field, and return it as a dict.
 
         AWS returns policy documents as JSON objects, as JSON strings (S3, Lambda,
         Organizations) or as URL-encoded JSON strings (the IAM API). All three are
-        accepted. The document is parsed with `engine.policy.parse_policy` only to
-        validate it; the raw dict is returned.
+        accepted. The document is parsed with `engine.policy.parse_policy`, and the
+        `Condition` block of each statement is checked with
+        `engine.conditions.validate_conditions`, only to validate it. The raw dict is
+        returned.
         """
         value = self._get(key, required=True)
         document = self._decode_policy(key, value)
         try:
-            parse_policy(document, PolicySource(kind=kind, policy_id=policy_id, name=name))
+            policy = parse_policy(document, PolicySource(kind=kind, policy_id=policy_id, name=name))
+            for statement in policy.statements:
+                try:
+                    validate_conditions(statement.conditions)
+                except PolicyError as error:
+                    raise PolicyError(f"{statement.ref}: Condition: {error}") from error
         except PolicyError as error:
             raise self.error(key, f"invalid policy document: {error}; fix the policy or collect it again") from error
+        except RecursionError as error:
+            # Formatting an error that shows a value nested close to the decoder's limit
+            # recurses about as deeply as decoding it did.
+            raise self.error(
+                key, "invalid policy document: values are nested too deeply; fix the policy or collect it again"
+            ) from error
         return document
 
     def _decode_policy(self, key: str, value: Any) -> dict[str, Any]:
@@ -274,25 +600,50 @@ class JsonObject:
             return value
         if not isinstance(value, str):
             raise self._wrong_type(key, "a policy document (an object or a JSON string)", value)
-        decoded = _loads_or_missing(value)
-        if decoded is _NOT_JSON and "%" in value:
-            decoded = _loads_or_missing(urllib.parse.unquote(value))
-        if decoded is _NOT_JSON:
-            raise self.error(
-                key,
-                "policy document is neither JSON nor URL-encoded JSON; save the AWS CLI output unchanged",
-            )
+        try:
+            decoded = decode_json(value)
+        except InvalidJson as error:
+            if "%" not in value:
+                raise self._not_json(key, error) from error
+            try:
+                decoded = decode_json(urllib.parse.unquote(value))
+            except InvalidJson as unquoted_error:
+                raise self._not_json(key, unquoted_error) from unquoted_error
         if not isinstance(decoded, dict):
             raise self._wrong_type(key, "a policy document that decodes to an object", decoded)
         return decoded
 
 
-_NOT_JSON = object()
+def is_role_arn(arn: Arn) -> bool:
+    """Return whether `arn` names an IAM role: service iam, no region, an account id and `role/.../NAME`."""
+    return (
+        arn.service == "iam"
+        and arn.region == ""
+        and is_account_id(arn.account)
+        and arn.resource.startswith("role/")
+        and not arn.resource.endswith("/")
+    )
 
 
-def _loads_or_missing(text: str) -> Any:
-    """Decode JSON text, or return the `_NOT_JSON` marker when it is not JSON."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return _NOT_JSON
+def is_function_arn(arn: Arn) -> bool:
+    """Return whether `arn` names a Lambda function, unqualified or with one version or alias qualifier."""
+    parts = arn.resource.split(":")
+    return (
+        arn.service == "lambda"
+        and arn.region != ""
+        and is_account_id(arn.account)
+        and parts[0] == "function"
+        and len(parts) in (2, 3)
+        and all(parts[1:])
+    )
+
+
+def is_bucket_arn(arn: Arn) -> bool:
+    """Return whether `arn` names an S3 bucket, not an object: `arn:PARTITION:s3:::NAME`."""
+    return (
+        arn.service == "s3"
+        and arn.region == ""
+        and arn.account == ""
+        and arn.resource not in ("", "*")
+        and ("/" not in arn.resource)
+    )

@@ -30,20 +30,27 @@ def transform_function_list(listing: JsonObject, *, account: str, region: str, p
     """Build the functions in `list-functions` output, each still without its policy."""
     functions = []
     for item in listing.require_objects("Functions"):
-        arn = item.require_arn("FunctionArn", partition=partition)
+        arn = item.require_function_arn("FunctionArn", partition=partition)
         if arn.account != account or arn.region != region:
             raise item.error(
                 "FunctionArn",
                 f"function ARN is in account {arn.account} and region {arn.region}, but the file "
-                f"is in the folder of account {account} and region {region}; move it there",
+                f"is in the folder of account {account} and region {region}; move the function's "
+                f"entry to {arn.account}/{arn.region}/lambda/functions.json",
+            )
+        name = item.require_str("FunctionName")
+        if arn.resource.split(":")[1] != name:
+            raise item.error(
+                "FunctionArn",
+                f"{str(arn)!r} is not the ARN of function {name!r}; save the unmodified AWS CLI output",
             )
         functions.append(
             LambdaFunction(
                 arn=str(arn),
-                name=item.require_str("FunctionName"),
+                name=name,
                 account=account,
                 region=region,
-                role_arn=item.require_str("Role"),
+                role_arn=str(item.require_role_arn("Role", partition=partition)),
                 runtime=item.optional_str("Runtime"),
             )
         )
@@ -62,7 +69,8 @@ def transform_function_policy(function: LambdaFunction, policy: JsonObject) -> L
 def load_lambda(reader: SnapshotReader, lambda_dir: Path, inventory: AccountInventory, region: str) -> bool:
     """Load `<account>/<region>/lambda/` and return whether `functions.json` exists."""
     listing_path = lambda_dir / "functions.json"
-    if not listing_path.is_file():
+    listing_command = f"aws lambda list-functions --region {region} --output json"
+    if not reader.file_exists(listing_path, listing_command):
         logger.warning(
             "%s is missing, so Lambda functions of account %s in %s are not loaded",
             reader.label(listing_path),
@@ -72,7 +80,7 @@ def load_lambda(reader: SnapshotReader, lambda_dir: Path, inventory: AccountInve
         return False
 
     functions = transform_function_list(
-        reader.read_object(listing_path),
+        reader.read_object(listing_path, listing_command),
         account=inventory.account_id,
         region=region,
         partition=reader.partition,
@@ -81,12 +89,14 @@ def load_lambda(reader: SnapshotReader, lambda_dir: Path, inventory: AccountInve
     for listed in functions:
         function = listed
         function_dir = lambda_dir / function.name
-        policy_path = function_dir / "policy.json"
-        if policy_path.is_file():
-            function = transform_function_policy(listed, reader.read_object(policy_path))
+        has_folder = reader.folder_exists(function_dir)
+        policy_command = f"aws lambda get-policy --function-name {function.name} --region {region} --output json"
+        policy = reader.read_optional(function_dir / "policy.json", policy_command) if has_folder else None
+        if policy is not None:
+            function = transform_function_policy(listed, policy)
             with_policy += 1
         inventory.functions[function.arn] = function
-        if function_dir.is_dir():
+        if has_folder:
             for path in reader.unknown_entries(function_dir, {"policy.json"}):
                 logger.warning("ignoring %s: not a file deputygraph reads", reader.label(path))
 

@@ -19,9 +19,10 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.arn import is_account_id
 from engine.inventory import Organization, OrgPolicy
 from engine.policy import PolicyKind
-from ingest.jsonfile import JsonObject, SnapshotReader
+from ingest.jsonfile import JsonObject, SnapshotReader, command_output
 
 logger = logging.getLogger(__name__)
 
@@ -70,11 +71,13 @@ def transform_organization(files: OrganizationFiles, *, partition: str) -> Organ
                 if policy_type.optional_str("Status") == "ENABLED"
             )
 
-    account_ids: tuple[str, ...] = ()
-    if files.accounts is not None:
-        account_ids = tuple(account.require_str("Id") for account in files.accounts.require_objects("Accounts"))
-
+    management_account_id = details.require_account_id("MasterAccountId")
     parents = {child: _parent_id(document) for child, document in files.parents.items()}
+    _check_parent_chains(parents, files.parents)
+    if files.accounts is not None:
+        account_ids = tuple(account.require_account_id("Id") for account in files.accounts.require_objects("Accounts"))
+    else:
+        account_ids = _accounts_in_tree(management_account_id, parents)
     policies = tuple(
         policy
         for policy in (transform_policy(item, partition=partition) for item in files.policies)
@@ -82,7 +85,7 @@ def transform_organization(files: OrganizationFiles, *, partition: str) -> Organ
     )
     return Organization(
         organization_id=details.require_str("Id"),
-        management_account_id=details.require_str("MasterAccountId"),
+        management_account_id=management_account_id,
         root_ids=root_ids,
         account_ids=account_ids,
         parents=parents,
@@ -100,7 +103,7 @@ def transform_policy(files: PolicyFiles, *, partition: str) -> OrgPolicy | None:
     if policy_id != expected_id:
         raise summary.error(
             "Id",
-            f"{policy_id!r} does not match the file name {expected_id!r}; name the file <policy-id>.json",
+            f"the file describes policy {policy_id} but is named {expected_id}.json; rename it to {policy_id}.json",
         )
     policy_type = summary.require_str("Type")
     kind = POLICY_KINDS.get(policy_type)
@@ -122,6 +125,43 @@ def transform_policy(files: PolicyFiles, *, partition: str) -> OrgPolicy | None:
         aws_managed=summary.optional_bool("AwsManaged", default=False),
         target_ids=target_ids,
     )
+
+
+def _accounts_in_tree(management_account_id: str, parents: dict[str, str]) -> tuple[str, ...]:
+    """Return the accounts known to be members without `accounts.json`.
+
+    They are the management account and every account that a parents file places in
+    the tree. Leaving them out would make org-wide conditions such as
+    `aws:PrincipalOrgID` fail for them.
+    """
+    members = [management_account_id]
+    members.extend(child for child in parents if is_account_id(child) and child != management_account_id)
+    return tuple(members)
+
+
+def _check_parent_chains(parents: dict[str, str], documents: dict[str, JsonObject]) -> None:
+    """Raise SnapshotError when following parents from some child leads back into its own chain.
+
+    Every chain must end at a root, which has no parents file. The error names the
+    file whose parent closes the loop.
+    """
+    finished: set[str] = set()
+    for start in parents:
+        chain: list[str] = []
+        seen: set[str] = set()
+        node = start
+        while node in parents and node not in finished:
+            if node in seen:
+                loop = [*chain[chain.index(node) :], node]
+                raise documents[chain[-1]].error(
+                    "Parents[0].Id",
+                    f"the parent chain loops ({' -> '.join(loop)}); every chain must end at a root, so "
+                    "save `aws organizations list-parents --child-id <id>` again for these ids",
+                )
+            chain.append(node)
+            seen.add(node)
+            node = parents[node]
+        finished.update(chain)
 
 
 def _parent_id(document: JsonObject) -> str:
@@ -169,19 +209,25 @@ def load_organization(reader: SnapshotReader, folder: Path) -> Organization:
 
 
 def _read_organization_folder(reader: SnapshotReader, folder: Path) -> OrganizationFiles:
-    organization_path = folder / "organization.json"
-    if not organization_path.is_file():
-        raise reader.missing_file(organization_path, "aws organizations describe-organization --output json")
-    organization = reader.read_object(organization_path)
+    organization = reader.read_required(
+        folder / "organization.json", "aws organizations describe-organization --output json"
+    )
+    roots = reader.read_optional(folder / "roots.json", "aws organizations list-roots --output json")
+    accounts = reader.read_optional(folder / "accounts.json", "aws organizations list-accounts --output json")
+    has_parents = reader.folder_exists(folder / "parents")
+    has_policies = reader.folder_exists(folder / "policies")
 
     gaps = {
-        "roots.json": "the roots and the policy types enabled on them are unknown",
-        "accounts.json": "the member accounts are unknown",
-        "parents": "the OU tree is unknown, so policies attached to OUs and roots reach no account",
-        "policies": "SCPs and RCPs not analysed",
+        "roots.json": (roots is not None, "the roots and the policy types enabled on them are unknown"),
+        "accounts.json": (
+            accounts is not None,
+            "the member accounts are taken from organization.json and the parents files",
+        ),
+        "parents": (has_parents, "the OU tree is unknown, so policies attached to OUs and roots reach no account"),
+        "policies": (has_policies, "SCPs and RCPs not analysed"),
     }
-    for name, consequence in gaps.items():
-        if not (folder / name).exists():
+    for name, (present, consequence) in gaps.items():
+        if not present:
             reader.not_seen.append(f"no organization/{name}: {consequence}")
 
     for path in reader.unknown_entries(folder, {"organization.json", *gaps}):
@@ -189,47 +235,58 @@ def _read_organization_folder(reader: SnapshotReader, folder: Path) -> Organizat
 
     return OrganizationFiles(
         organization=organization,
-        roots=_read_optional(reader, folder / "roots.json"),
-        accounts=_read_optional(reader, folder / "accounts.json"),
-        parents=_read_parents(reader, folder / "parents"),
-        policies=_read_policies(reader, folder / "policies"),
+        roots=roots,
+        accounts=accounts,
+        parents=_read_parents(reader, folder / "parents") if has_parents else {},
+        policies=_read_policies(reader, folder / "policies") if has_policies else (),
     )
 
 
 def _read_parents(reader: SnapshotReader, parents_dir: Path) -> dict[str, JsonObject]:
-    parents: dict[str, JsonObject] = {}
-    if not parents_dir.is_dir():
-        return parents
-    for path in sorted(parents_dir.iterdir()):
-        if not (path.is_file() and path.suffix == ".json"):
-            logger.warning("ignoring %s: expected <account-or-ou-id>.json", reader.label(path))
-            continue
-        parents[path.stem] = reader.read_object(path)
-    return parents
+    files = reader.json_files(parents_dir, "<account-or-ou-id>.json", _list_parents_output)
+    return {path.stem: reader.read_object(path) for path in files}
 
 
 def _read_policies(reader: SnapshotReader, policies_dir: Path) -> tuple[PolicyFiles, ...]:
-    if not policies_dir.is_dir():
-        return ()
     policies = []
-    for path in sorted(policies_dir.iterdir()):
-        if path.is_dir():
-            if not (policies_dir / f"{path.name}.json").is_file():
-                logger.warning("ignoring %s: no %s.json beside it", reader.label(path), path.name)
+    for path in reader.list_folder(policies_dir, _describe_policy_output):
+        if path.is_dir() and path.suffix != ".json":
+            policy_path = policies_dir / f"{path.name}.json"
+            if not reader.file_exists(policy_path, _describe_policy_command(path.name)):
+                logger.warning(
+                    "ignoring %s: %s is missing, so these targets belong to no policy",
+                    reader.label(path),
+                    reader.label(policy_path),
+                )
             for extra in reader.unknown_entries(path, {"targets.json"}):
                 logger.warning("ignoring %s: not a file deputygraph reads", reader.label(extra))
             continue
         if path.suffix != ".json":
             logger.warning("ignoring %s: expected <policy-id>.json", reader.label(path))
             continue
+        policy_id = path.stem
+        targets_dir = policies_dir / policy_id
+        targets_command = f"aws organizations list-targets-for-policy --policy-id {policy_id} --output json"
         policies.append(
             PolicyFiles(
-                policy=reader.read_object(path),
-                targets=_read_optional(reader, policies_dir / path.stem / "targets.json"),
+                policy=reader.read_object(path, _describe_policy_command(policy_id)),
+                targets=(
+                    reader.read_optional(targets_dir / "targets.json", targets_command)
+                    if reader.folder_exists(targets_dir)
+                    else None
+                ),
             )
         )
     return tuple(policies)
 
 
-def _read_optional(reader: SnapshotReader, path: Path) -> JsonObject | None:
-    return reader.read_object(path) if path.is_file() else None
+def _list_parents_output(child_id: str) -> str:
+    return command_output(f"aws organizations list-parents --child-id {child_id} --output json")
+
+
+def _describe_policy_command(policy_id: str) -> str:
+    return f"aws organizations describe-policy --policy-id {policy_id} --output json"
+
+
+def _describe_policy_output(policy_id: str) -> str:
+    return command_output(_describe_policy_command(policy_id))

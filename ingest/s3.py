@@ -21,6 +21,7 @@ from ingest.jsonfile import JsonObject, SnapshotReader
 logger = logging.getLogger(__name__)
 
 BUCKET_FILES = {"policy.json", "tagging.json"}
+LISTING_COMMAND = "aws s3api list-buckets --page-size 1000 --output json"
 
 
 # ---- transform: JSON in, records out ----
@@ -66,7 +67,7 @@ def transform_bucket(
 def load_s3(reader: SnapshotReader, s3_dir: Path, inventory: AccountInventory) -> bool:
     """Load `<account>/s3/` into the inventory and return whether `buckets.json` exists."""
     listing_path = s3_dir / "buckets.json"
-    if not listing_path.is_file():
+    if not reader.file_exists(listing_path, LISTING_COMMAND):
         logger.warning(
             "%s is missing, so the buckets of account %s are not loaded",
             reader.label(listing_path),
@@ -74,19 +75,22 @@ def load_s3(reader: SnapshotReader, s3_dir: Path, inventory: AccountInventory) -
         )
         return False
 
-    regions = transform_bucket_list(reader.read_object(listing_path))
+    regions = transform_bucket_list(reader.read_object(listing_path, LISTING_COMMAND))
     for name, region in regions.items():
         bucket_dir = s3_dir / name
+        has_folder = reader.folder_exists(bucket_dir)
+        policy_command = f"aws s3api get-bucket-policy --bucket {name} --output json"
+        tagging_command = f"aws s3api get-bucket-tagging --bucket {name} --output json"
         bucket = transform_bucket(
             name,
             region=region,
-            policy=_read_optional(reader, bucket_dir / "policy.json"),
-            tagging=_read_optional(reader, bucket_dir / "tagging.json"),
+            policy=reader.read_optional(bucket_dir / "policy.json", policy_command) if has_folder else None,
+            tagging=reader.read_optional(bucket_dir / "tagging.json", tagging_command) if has_folder else None,
             account=inventory.account_id,
             partition=reader.partition,
         )
         inventory.buckets[bucket.arn] = bucket
-        if bucket_dir.is_dir():
+        if has_folder:
             for path in reader.unknown_entries(bucket_dir, BUCKET_FILES):
                 logger.warning("ignoring %s: not a file deputygraph reads", reader.label(path))
 
@@ -101,7 +105,3 @@ def load_s3(reader: SnapshotReader, s3_dir: Path, inventory: AccountInventory) -
         with_policy,
     )
     return True
-
-
-def _read_optional(reader: SnapshotReader, path: Path) -> JsonObject | None:
-    return reader.read_object(path) if path.is_file() else None

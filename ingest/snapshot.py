@@ -22,7 +22,7 @@ from engine.inventory import AccountInventory, Snapshot
 from ingest.bedrock import load_bedrock, load_bedrock_agent
 from ingest.cloudtrail import load_cloudtrail, note_unknown_selectors
 from ingest.iam import load_iam
-from ingest.jsonfile import JsonObject, SnapshotReader, read_json
+from ingest.jsonfile import EntryKind, JsonObject, SnapshotReader, inspect_entry, read_json
 from ingest.lambda_functions import load_lambda
 from ingest.organizations import load_organization
 from ingest.s3 import load_s3
@@ -30,6 +30,7 @@ from ingest.s3 import load_s3
 logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+MANIFEST_EXAMPLE = 'a JSON object such as {"format_version": 1, "partition": "aws"}'
 ORGANIZATION_FOLDER = "organization"
 FORMAT_VERSION = 1
 # Region codes such as us-east-1, eu-central-2, us-gov-west-1 and cn-northwest-1.
@@ -77,11 +78,13 @@ def load_snapshot(path: str | Path) -> Snapshot:
     lacks a required field or has the wrong shape, or when `path` is not a snapshot.
     """
     root = Path(path)
-    if not root.is_dir():
-        problem = "is a file, not a folder" if root.exists() else "does not exist"
+    entry = inspect_entry(root)
+    if entry.kind is not EntryKind.FOLDER:
+        problems = {EntryKind.ABSENT: "does not exist", EntryKind.FILE: "is a file, not a folder"}
         raise SnapshotError(
             str(root),
-            f"snapshot folder {problem}; pass the folder that holds the account folders and manifest.json",
+            f"snapshot folder {problems.get(entry.kind, entry.problem)}; pass the folder that holds the "
+            "account folders and manifest.json",
         )
 
     partition, collected_at = _read_manifest(root)
@@ -119,9 +122,9 @@ DOCUMENT_SUFFIXES = frozenset({".md", ".txt", ".rst"})
 def _read_manifest(root: Path) -> tuple[str, str | None]:
     """Return the partition and collection time from manifest.json, or the defaults."""
     path = root / MANIFEST
-    if not path.is_file():
+    if inspect_entry(path).kind is EntryKind.ABSENT:
         return DEFAULT_PARTITION, None
-    manifest = JsonObject.top_level(read_json(root, path), MANIFEST)
+    manifest = JsonObject.top_level(read_json(root, path, MANIFEST_EXAMPLE), MANIFEST)
 
     version = manifest.optional_int("format_version")
     if version is not None and version != FORMAT_VERSION:
@@ -152,12 +155,12 @@ def _read_manifest(root: Path) -> tuple[str, str | None]:
 def _top_level_folders(reader: SnapshotReader) -> tuple[list[Path], Path | None]:
     account_dirs = []
     organization_dir = None
-    for entry in sorted(reader.root.iterdir()):
-        if entry.name == MANIFEST and entry.is_file():
+    for entry in reader.list_folder(reader.root):
+        if entry.name == MANIFEST:
             continue
-        if entry.is_dir() and is_account_id(entry.name):
+        if is_account_id(entry.name) and reader.folder_exists(entry):
             account_dirs.append(entry)
-        elif entry.is_dir() and entry.name == ORGANIZATION_FOLDER:
+        elif entry.name == ORGANIZATION_FOLDER and reader.folder_exists(entry):
             organization_dir = entry
         elif entry.is_file() and entry.suffix.lower() in DOCUMENT_SUFFIXES:
             # A snapshot may carry its own README or NOTICE; those are for people.
@@ -173,17 +176,17 @@ def _top_level_folders(reader: SnapshotReader) -> tuple[list[Path], Path | None]
 def _load_account(reader: SnapshotReader, account_dir: Path) -> AccountInventory:
     inventory = AccountInventory(account_id=account_dir.name)
     iam_dir = account_dir / "iam"
-    if iam_dir.is_dir() and load_iam(reader, iam_dir, inventory):
+    if reader.folder_exists(iam_dir) and load_iam(reader, iam_dir, inventory):
         inventory.coverage.add("iam")
     s3_dir = account_dir / "s3"
-    if s3_dir.is_dir() and load_s3(reader, s3_dir, inventory):
+    if reader.folder_exists(s3_dir) and load_s3(reader, s3_dir, inventory):
         inventory.coverage.add("s3")
 
     regions = []
-    for entry in sorted(account_dir.iterdir()):
-        if entry.is_dir() and entry.name in ("iam", "s3"):
+    for entry in reader.list_folder(account_dir):
+        if entry.name in ("iam", "s3"):
             continue
-        if entry.is_dir() and _REGION_NAME.match(entry.name):
+        if _REGION_NAME.match(entry.name) and reader.folder_exists(entry):
             regions.append(entry.name)
             _load_region(reader, entry, inventory)
         else:
@@ -201,7 +204,7 @@ def _load_region(reader: SnapshotReader, region_dir: Path, inventory: AccountInv
     region = region_dir.name
     for service in REGIONAL_SERVICES:
         folder = region_dir / service.folder
-        if folder.is_dir() and service.load(reader, folder, inventory, region):
+        if reader.folder_exists(folder) and service.load(reader, folder, inventory, region):
             inventory.coverage.add(f"{service.folder}:{region}")
     known = {service.folder for service in REGIONAL_SERVICES}
     for path in reader.unknown_entries(region_dir, known):

@@ -406,7 +406,10 @@ def test_agent_id_differs_from_folder(write_snapshot: SnapshotWriter) -> None:
 
     assert caught.value.path == f"{AGENT_DIR}/agent.json"
     assert caught.value.field == "agent.agentId"
-    assert "'OTHER12345' does not match the agent folder 'AGENT12345'" in caught.value.message
+    assert caught.value.message == (
+        "the file describes agent OTHER12345 but is in the folder of agent AGENT12345; "
+        "move it to agents/OTHER12345/agent.json"
+    )
 
 
 def test_action_group_in_wrong_version_folder(write_snapshot: SnapshotWriter) -> None:
@@ -420,3 +423,157 @@ def test_action_group_in_wrong_version_folder(write_snapshot: SnapshotWriter) ->
 
     assert caught.value.path == path
     assert caught.value.field == "agentActionGroup.agentVersion"
+
+
+def test_alias_without_routing_configuration(write_snapshot: SnapshotWriter) -> None:
+    files = bedrock_files()
+    summaries = files[f"{AGENT_DIR}/aliases.json"]["agentAliasSummaries"]
+    del summaries[0]["routingConfiguration"]
+    root = write_snapshot(files)
+
+    snapshot = load_snapshot(root)
+
+    prod = snapshot.accounts[ACCOUNT].agents[AGENT_ARN].aliases[0]
+    assert prod.alias_id == "PRODALIAS1"
+    assert prod.versions == ()
+    assert prod.routing_known is False
+    assert (
+        f"alias PRODALIAS1 of agent {AGENT_ID} in account {ACCOUNT} ({REGION}) has no routingConfiguration "
+        "with an agentVersion, so the versions it routes to are unknown"
+    ) in snapshot.not_seen
+
+
+def test_alias_route_without_agent_version(write_snapshot: SnapshotWriter) -> None:
+    files = bedrock_files()
+    summaries = files[f"{AGENT_DIR}/aliases.json"]["agentAliasSummaries"]
+    summaries[1]["routingConfiguration"] = [{"provisionedThroughput": "hr-throughput"}]
+    root = write_snapshot(files)
+
+    snapshot = load_snapshot(root)
+
+    legacy = snapshot.accounts[ACCOUNT].agents[AGENT_ARN].aliases[1]
+    assert legacy.alias_id == "LEGACYALS1"
+    assert legacy.versions == ()
+    assert legacy.routing_known is False
+    assert any(gap.startswith("alias LEGACYALS1 of agent ") for gap in snapshot.not_seen)
+
+
+def test_dissociated_alias_without_routing(write_snapshot: SnapshotWriter) -> None:
+    files = bedrock_files()
+    summaries = files[f"{AGENT_DIR}/aliases.json"]["agentAliasSummaries"]
+    del summaries[4]["routingConfiguration"]
+    root = write_snapshot(files)
+
+    snapshot = load_snapshot(root)
+
+    retired = snapshot.accounts[ACCOUNT].agents[AGENT_ARN].aliases[4]
+    assert retired.status == "DISSOCIATED"
+    assert retired.versions == ()
+    assert retired.routing_known is True
+    assert not any(gap.startswith("alias ") for gap in snapshot.not_seen)
+
+
+def test_alias_invocation_state(write_snapshot: SnapshotWriter) -> None:
+    files = bedrock_files()
+    summaries = files[f"{AGENT_DIR}/aliases.json"]["agentAliasSummaries"]
+    summaries[0]["aliasInvocationState"] = "REJECT_INVOCATIONS"
+    summaries[1]["aliasInvocationState"] = "ACCEPT_INVOCATIONS"
+    root = write_snapshot(files)
+
+    aliases = load_snapshot(root).accounts[ACCOUNT].agents[AGENT_ARN].aliases
+
+    assert [alias.invocation_state for alias in aliases] == [
+        "REJECT_INVOCATIONS",
+        "ACCEPT_INVOCATIONS",
+        None,
+        None,
+        None,
+    ]
+    assert [alias.status for alias in aliases] == ["PREPARED", "PREPARED", "PREPARED", "PREPARED", "DISSOCIATED"]
+    assert all(alias.routing_known for alias in aliases)
+
+
+def test_alias_invocation_state_wrong_type(write_snapshot: SnapshotWriter) -> None:
+    files = bedrock_files()
+    files[f"{AGENT_DIR}/aliases.json"]["agentAliasSummaries"][0]["aliasInvocationState"] = False
+    root = write_snapshot(files)
+
+    with pytest.raises(SnapshotError) as caught:
+        load_snapshot(root)
+
+    assert caught.value.path == f"{AGENT_DIR}/aliases.json"
+    assert caught.value.field == "agentAliasSummaries[0].aliasInvocationState"
+
+
+def test_qualified_lambda_executor_kept(write_snapshot: SnapshotWriter) -> None:
+    files = bedrock_files()
+    group = files[f"{AGENT_DIR}/versions/1/action-groups/AG1LAMBDA1.json"]["agentActionGroup"]
+    group["actionGroupExecutor"] = {"lambda": f"{LOOKUP_ARN}:live"}
+    root = write_snapshot(files)
+
+    agent = load_snapshot(root).accounts[ACCOUNT].agents[AGENT_ARN]
+
+    assert agent.versions["1"].action_groups[0].lambda_arn == f"{LOOKUP_ARN}:live"
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "value", "message"),
+    [
+        (
+            f"{AGENT_DIR}/versions/1/action-groups/AG1LAMBDA1.json",
+            "agentActionGroup.actionGroupId",
+            "AG1OTHER01",
+            "the file describes action group AG1OTHER01 but is named AG1LAMBDA1.json; rename it to AG1OTHER01.json",
+        ),
+        (
+            f"{KB_DIR}/data-sources/DSHRDOCS01.json",
+            "dataSource.dataSourceId",
+            "DSOTHER001",
+            "the file describes data source DSOTHER001 but is named DSHRDOCS01.json; rename it to DSOTHER001.json",
+        ),
+        (
+            f"{KB_DIR}/data-sources/DSHRDOCS01.json",
+            "dataSource.knowledgeBaseId",
+            "KBOTHER001",
+            "the data source belongs to knowledge base KBOTHER001 but is in the folder of knowledge base "
+            "KBHRDOCS01; move it to knowledge-bases/KBOTHER001/data-sources/DSHRDOCS01.json",
+        ),
+        (
+            f"{KB_DIR}/knowledge-base.json",
+            "knowledgeBase.knowledgeBaseId",
+            "KBOTHER001",
+            "the file describes knowledge base KBOTHER001 but is in the folder of knowledge base KBHRDOCS01; "
+            "move it to knowledge-bases/KBOTHER001/knowledge-base.json",
+        ),
+        (
+            f"{ACCOUNT}/{REGION}/bedrock/guardrails/x7k2m9p4q1wz.json",
+            "guardrailId",
+            "other",
+            "the file describes guardrail other but is named x7k2m9p4q1wz.json; rename it to other.json",
+        ),
+        (
+            f"{AGENT_DIR}/versions/1/agent-version.json",
+            "agentVersion.version",
+            "2",
+            "the file describes version 2 but is in the folder of version 1; move it to versions/2/agent-version.json",
+        ),
+    ],
+)
+def test_id_differs_from_file_location(
+    write_snapshot: SnapshotWriter, path: str, field: str, value: str, message: str
+) -> None:
+    files = bedrock_files()
+    document = files[path]
+    parent = document
+    *steps, key = field.split(".")
+    for step in steps:
+        parent = parent[step]
+    parent[key] = value
+    root = write_snapshot(files)
+
+    with pytest.raises(SnapshotError) as caught:
+        load_snapshot(root)
+
+    assert caught.value.path == path
+    assert caught.value.field == field
+    assert caught.value.message == message

@@ -65,15 +65,26 @@ def test_example_alias_routing(example: Snapshot) -> None:
     accounts = example.accounts[ACCOUNT]
     prefix = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias"
 
+    running = "ACCEPT_INVOCATIONS"
     assert accounts.agents[HR_AGENT].aliases == (
-        AgentAlias("PRD4N8XK2Z", "prod", f"{prefix}/Q7HRX2KD4N/PRD4N8XK2Z", ("2",), "PREPARED"),
-        AgentAlias("V1S7QJ3M0B", "stable-v1", f"{prefix}/Q7HRX2KD4N/V1S7QJ3M0B", ("1",), "PREPARED"),
+        AgentAlias(
+            "PRD4N8XK2Z", "prod", f"{prefix}/Q7HRX2KD4N/PRD4N8XK2Z", ("2",), "PREPARED", invocation_state=running
+        ),
+        AgentAlias(
+            "V1S7QJ3M0B",
+            "stable-v1",
+            f"{prefix}/Q7HRX2KD4N/V1S7QJ3M0B",
+            ("1",),
+            "PREPARED",
+            invocation_state=running,
+        ),
         AgentAlias(
             "TSTALIASID",
             "AgentTestAlias",
             f"{prefix}/Q7HRX2KD4N/TSTALIASID",
             ("DRAFT",),
             "PREPARED",
+            invocation_state=running,
         ),
     )
     helpdesk = accounts.agents[HELPDESK_AGENT]

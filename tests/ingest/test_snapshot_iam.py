@@ -318,8 +318,28 @@ def test_policy_file_not_default_version(write_snapshot: SnapshotWriter) -> None
         load_snapshot(root)
 
     assert caught.value.path == f"{ACCOUNT}/iam/policies/DevBoundary.json"
-    assert caught.value.field == "PolicyVersion"
-    assert "version v2 but the policy's default version is v3" in caught.value.message
+    assert caught.value.field == "PolicyVersion.VersionId"
+    assert caught.value.message == (
+        "the file holds version v2, but the default version is v3; save the output of "
+        f"`aws iam get-policy-version --policy-arn arn:aws:iam::{ACCOUNT}:policy/DevBoundary "
+        "--version-id v3` as PolicyVersion"
+    )
+
+
+def test_policy_file_default_flag_false(write_snapshot: SnapshotWriter) -> None:
+    document = boundary_policy_file(BOUNDARY)
+    document["PolicyVersion"]["IsDefaultVersion"] = False
+    root = write_snapshot({f"{ACCOUNT}/iam/policies/DevBoundary.json": document})
+
+    with pytest.raises(SnapshotError) as caught:
+        load_snapshot(root)
+
+    assert caught.value.field == "PolicyVersion.IsDefaultVersion"
+    assert caught.value.message == (
+        "the file holds a version that is not the default version; save the output of "
+        f"`aws iam get-policy-version --policy-arn arn:aws:iam::{ACCOUNT}:policy/DevBoundary "
+        "--version-id v3` as PolicyVersion"
+    )
 
 
 def test_authorization_details_string_documents(write_snapshot: SnapshotWriter) -> None:
@@ -407,3 +427,66 @@ def test_authorization_details_partition_mismatch(write_snapshot: SnapshotWriter
 
     assert caught.value.field == "UserDetailList[0].Arn"
     assert "partition 'aws' but the snapshot partition is 'aws-cn'" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("entries", "arn", "field", "message"),
+    [
+        (
+            "UserDetailList",
+            f"arn:aws:iam::{ACCOUNT}:user/staff/bob",
+            "UserDetailList[0].Arn",
+            f"'arn:aws:iam::{ACCOUNT}:user/staff/bob' is not the ARN of user 'alice' "
+            "(expected arn:aws:iam::ACCOUNT:user/staff/alice)",
+        ),
+        (
+            "UserDetailList",
+            f"arn:aws:iam::{ACCOUNT}:role/staff/alice",
+            "UserDetailList[0].Arn",
+            f"'arn:aws:iam::{ACCOUNT}:role/staff/alice' is not the ARN of user 'alice'",
+        ),
+        (
+            "GroupDetailList",
+            f"arn:aws:iam::{ACCOUNT}:user/hr-analysts",
+            "GroupDetailList[0].Arn",
+            f"'arn:aws:iam::{ACCOUNT}:user/hr-analysts' is not the ARN of group 'hr-analysts'",
+        ),
+        (
+            "GroupDetailList",
+            f"arn:aws:sts::{ACCOUNT}:group/hr-analysts",
+            "GroupDetailList[0].Arn",
+            f"'arn:aws:sts::{ACCOUNT}:group/hr-analysts' is not the ARN of group 'hr-analysts'",
+        ),
+        (
+            "RoleDetailList",
+            f"arn:aws:iam::{ACCOUNT}:role/AmazonBedrockExecutionRoleForAgents_hr",
+            "RoleDetailList[0].Arn",
+            f"'arn:aws:iam::{ACCOUNT}:role/AmazonBedrockExecutionRoleForAgents_hr' is not the ARN of role "
+            "'AmazonBedrockExecutionRoleForAgents_hr' (expected "
+            "arn:aws:iam::ACCOUNT:role/service-role/AmazonBedrockExecutionRoleForAgents_hr)",
+        ),
+    ],
+)
+def test_authorization_details_arn_of_other_principal(
+    write_snapshot: SnapshotWriter, entries: str, arn: str, field: str, message: str
+) -> None:
+    details = authorization_details()
+    details[entries][0]["Arn"] = arn
+    root = write_snapshot({DETAILS: details})
+
+    with pytest.raises(SnapshotError) as caught:
+        load_snapshot(root)
+
+    assert caught.value.path == DETAILS
+    assert caught.value.field == field
+    assert caught.value.message.startswith(message)
+
+
+def test_authorization_details_arn_without_path(write_snapshot: SnapshotWriter) -> None:
+    details = authorization_details()
+    del details["RoleDetailList"][0]["Path"]
+    root = write_snapshot({DETAILS: details})
+
+    inventory = load_snapshot(root).accounts[ACCOUNT]
+
+    assert list(inventory.roles) == [f"arn:aws:iam::{ACCOUNT}:role/service-role/AmazonBedrockExecutionRoleForAgents_hr"]

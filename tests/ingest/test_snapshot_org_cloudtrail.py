@@ -231,10 +231,10 @@ def test_load_snapshot_organization_partial(write_snapshot: SnapshotWriter) -> N
 
     assert snapshot.organization is not None
     assert snapshot.organization.parents == {}
-    assert snapshot.organization.account_ids == ()
+    assert snapshot.organization.account_ids == (MANAGEMENT,)
     assert snapshot.organization.policies[1].target_ids == ()
     assert snapshot.not_seen == [
-        "no organization/accounts.json: the member accounts are unknown",
+        "no organization/accounts.json: the member accounts are taken from organization.json and the parents files",
         "no organization/parents: the OU tree is unknown, so policies attached to OUs and roots reach no account",
         "no targets.json for organization policy p-denyleave1: where it is attached is "
         "unknown, so it is applied nowhere",
@@ -386,3 +386,106 @@ def test_event_selectors_of_other_trail(write_snapshot: SnapshotWriter) -> None:
 
     assert caught.value.path == path
     assert caught.value.field == "TrailARN"
+
+
+def test_members_from_parents_without_accounts_file(write_snapshot: SnapshotWriter) -> None:
+    files = organization_files()
+    del files["organization/accounts.json"]
+    root = write_snapshot(files)
+
+    snapshot = load_snapshot(root)
+
+    assert snapshot.organization is not None
+    assert snapshot.organization.account_ids == (MANAGEMENT, "111122223333", "444455556666")
+    assert snapshot.not_seen == [
+        "no organization/accounts.json: the member accounts are taken from organization.json and the parents files"
+    ]
+
+
+def test_accounts_file_lists_members(write_snapshot: SnapshotWriter) -> None:
+    files = organization_files()
+    files["organization/parents/777788889999.json"] = parents(WORKLOADS_OU, "ORGANIZATIONAL_UNIT")
+    root = write_snapshot(files)
+
+    snapshot = load_snapshot(root)
+
+    assert snapshot.organization is not None
+    assert snapshot.organization.account_ids == (MANAGEMENT, "111122223333", "444455556666")
+    assert snapshot.organization.parents["777788889999"] == WORKLOADS_OU
+
+
+def test_parents_cycle_names_file(write_snapshot: SnapshotWriter) -> None:
+    files = organization_files()
+    files["organization/parents/ou-r00t-inner001.json"] = parents(WORKLOADS_OU, "ORGANIZATIONAL_UNIT")
+    files[f"organization/parents/{WORKLOADS_OU}.json"] = parents("ou-r00t-inner001", "ORGANIZATIONAL_UNIT")
+    root = write_snapshot(files)
+
+    with pytest.raises(SnapshotError) as caught:
+        load_snapshot(root)
+
+    assert caught.value.path == "organization/parents/ou-r00t-inner001.json"
+    assert caught.value.field == "Parents[0].Id"
+    assert caught.value.message.startswith(
+        f"the parent chain loops ({WORKLOADS_OU} -> ou-r00t-inner001 -> {WORKLOADS_OU}); every chain must end at a root"
+    )
+
+
+def test_parents_self_loop_names_file(write_snapshot: SnapshotWriter) -> None:
+    files = organization_files()
+    files[f"organization/parents/{WORKLOADS_OU}.json"] = parents(WORKLOADS_OU, "ORGANIZATIONAL_UNIT")
+    root = write_snapshot(files)
+
+    with pytest.raises(SnapshotError) as caught:
+        load_snapshot(root)
+
+    assert caught.value.path == f"organization/parents/{WORKLOADS_OU}.json"
+    assert f"({WORKLOADS_OU} -> {WORKLOADS_OU})" in caught.value.message
+
+
+def test_policy_id_differs_from_file_name(write_snapshot: SnapshotWriter) -> None:
+    files = organization_files()
+    files["organization/policies/p-denyleave1.json"]["Policy"]["PolicySummary"]["Id"] = "p-other0001"
+    root = write_snapshot(files)
+
+    with pytest.raises(SnapshotError) as caught:
+        load_snapshot(root)
+
+    assert caught.value.path == "organization/policies/p-denyleave1.json"
+    assert caught.value.field == "Policy.PolicySummary.Id"
+    assert caught.value.message == (
+        "the file describes policy p-other0001 but is named p-denyleave1.json; rename it to p-other0001.json"
+    )
+
+
+def test_targets_folder_without_policy_file(write_snapshot: SnapshotWriter, caplog: pytest.LogCaptureFixture) -> None:
+    files = organization_files()
+    del files["organization/policies/p-denyleave1.json"]
+    root = write_snapshot(files)
+    caplog.set_level(logging.WARNING)
+
+    snapshot = load_snapshot(root)
+
+    assert snapshot.organization is not None
+    assert [policy.policy_id for policy in snapshot.organization.policies] == ["p-FullAWSAccess", "p-orgonlyrcp"]
+    assert (
+        "ignoring organization/policies/p-denyleave1: organization/policies/p-denyleave1.json is missing, "
+        "so these targets belong to no policy"
+    ) in [record.getMessage() for record in caplog.records]
+
+
+def test_event_selectors_of_other_trail_message(write_snapshot: SnapshotWriter) -> None:
+    path = f"{ACCOUNT}/eu-west-1/cloudtrail/hr-data-events/event-selectors.json"
+    root = write_snapshot(
+        {
+            f"{ACCOUNT}/eu-west-1/cloudtrail/trails.json": trail_list(),
+            path: {"TrailARN": TRAIL_ARN, "EventSelectors": []},
+        }
+    )
+
+    with pytest.raises(SnapshotError) as caught:
+        load_snapshot(root)
+
+    assert caught.value.message == (
+        f"the selectors belong to {TRAIL_ARN}, not to {LOCAL_ARN}, whose folder the file is in; "
+        "move it to cloudtrail/org-trail/event-selectors.json"
+    )
