@@ -28,7 +28,7 @@ from engine.arn import account_root_arn, is_account_id, parse_arn, s3_objects_ar
 from engine.authorizer import Authorizer
 from engine.conditions import ConditionClause
 from engine.evaluator import Decision, Evaluation
-from engine.inventory import Agent, AgentVersion, KnowledgeBase, Role, Snapshot, User
+from engine.inventory import Agent, AgentAlias, AgentVersion, KnowledgeBase, Role, Snapshot, User
 from engine.matching import action_matches
 from engine.model import (
     ASSUME_ROLE_ACTIONS,
@@ -283,10 +283,30 @@ class _Builder:
                 guardrail=None,
             )
             self.targets[Rel.CAN_INVOKE_AGENT].append(_Target(alias.arn, alias.arn, agent.account))
-            for routed in alias.versions:
-                version_id = _version_id(agent, routed)
-                if version_id in self.graph:
-                    self._edge(alias.arn, version_id, Rel.ROUTES_TO)
+            self._add_routes(agent, alias)
+
+    def _add_routes(self, agent: Agent, alias: AgentAlias) -> None:
+        """Link an alias to the versions it routes to; a paused or dissociated alias routes nowhere.
+
+        AWS's AgentAliasSummary gives REJECT_INVOCATIONS for a paused alias and DISSOCIATED
+        for one with no version. When the snapshot does not say where an alias routes, it is
+        linked to every version of the agent, as conditional, so no path is hidden.
+        """
+        active = alias.invocation_state != "REJECT_INVOCATIONS" and alias.status != "DISSOCIATED"
+        reason = (
+            STRUCTURE_SENTENCES[Rel.ROUTES_TO] if active else "would route here, but the alias is paused or dissociated"
+        )
+        routed = alias.versions if alias.routing_known else tuple(agent.versions)
+        for version in routed:
+            version_id = _version_id(agent, version)
+            if version_id not in self.graph:
+                continue
+            properties: dict[str, Any] = {"active": active, "reason": reason}
+            if not alias.routing_known:
+                properties.update(
+                    conditional=True, note="the snapshot does not say which versions this alias routes to"
+                )
+            self._edge(alias.arn, version_id, Rel.ROUTES_TO, **properties)
 
     def _add_agent_version(self, agent: Agent, version: AgentVersion) -> None:
         version_id = _version_id(agent, version.version)

@@ -113,7 +113,7 @@ def _structural_move(
     label: str, rel: str, data: dict[str, Any], state: _State, target: str
 ) -> tuple[_State, str | None] | None:
     keep = _State(target, state.weak, state.through_agent)
-    if label == Label.AGENT_ALIAS and rel == Rel.ROUTES_TO:
+    if label == Label.AGENT_ALIAS and rel == Rel.ROUTES_TO and data.get("active", True):
         return keep, None
     if label == Label.AGENT_VERSION:
         if rel == Rel.HAS_ACTION_GROUP and data.get("enabled", True):

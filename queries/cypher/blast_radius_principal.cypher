@@ -30,7 +30,7 @@ CALL (start, walk, kind) {
     ((a)-[r]->(b) WHERE
       (walk.conditional OR NOT coalesce(r.conditional, false)) AND (
         ((a:User OR a:Role) AND type(r) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION'])
-        OR (a:AgentAlias AND type(r) = 'ROUTES_TO')
+        OR (a:AgentAlias AND type(r) = 'ROUTES_TO' AND coalesce(r.active, true))
         OR (a:AgentVersion AND type(r) = 'HAS_ACTION_GROUP' AND coalesce(r.enabled, true))
         OR (a:AgentVersion AND type(r) = 'USES_KNOWLEDGE_BASE' AND coalesce(r.enabled, true)
             AND coalesce(r.retrievable, true))

@@ -10,7 +10,7 @@ MATCH p = ANY SHORTEST (start)
   ((a)-[r]->(b) WHERE
     ((a:User OR a:Role) AND type(r) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION',
                                          'CAN_READ', 'CAN_WRITE', 'CAN_CALL', 'CAN_MODIFY_GUARDRAIL'])
-    OR (a:AgentAlias AND type(r) = 'ROUTES_TO')
+    OR (a:AgentAlias AND type(r) = 'ROUTES_TO' AND coalesce(r.active, true))
     OR (a:AgentVersion AND type(r) = 'HAS_ACTION_GROUP' AND coalesce(r.enabled, true))
     OR (a:AgentVersion AND type(r) = 'USES_KNOWLEDGE_BASE' AND coalesce(r.enabled, true)
         AND coalesce(r.retrievable, true))

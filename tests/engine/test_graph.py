@@ -271,3 +271,23 @@ def test_bucket_policy_naming_role_session() -> None:
     data = deputy.graph.get_edge_data(worker.arn, "arn:aws:s3:::jobs", key=str(Rel.CAN_READ))
     assert data is not None
     assert "'nightly'" in data["note"]
+
+
+def test_paused_alias_routes_nowhere() -> None:
+    # AgentAliasSummary (Bedrock API reference): REJECT_INVOCATIONS means the alias is paused.
+    snapshot = agent_snapshot(bedrock_may_invoke())
+    agent = next(iter(snapshot.accounts[A].agents.values()))
+    paused = replace(agent.aliases[0], invocation_state="REJECT_INVOCATIONS")
+    snapshot.accounts[A].agents[agent.arn] = replace(agent, aliases=(paused,))
+    assert reached(snapshot) == set()
+
+
+def test_unknown_routing_reaches_every_version_conditionally() -> None:
+    snapshot = agent_snapshot(bedrock_may_invoke())
+    agent = next(iter(snapshot.accounts[A].agents.values()))
+    unknown = replace(agent.aliases[0], versions=(), routing_known=False)
+    snapshot.accounts[A].agents[agent.arn] = replace(agent, aliases=(unknown,))
+    deputy = build_graph(snapshot)
+    reaches = [r for r in blast_radius(deputy, f"arn:aws:iam::{A}:user/erin") if r.confused_deputy]
+    assert {r.target for r in reaches} == {f"vpc-api:{A}:us-east-1:ec2:CreateVpc"}
+    assert all(r.conditional for r in reaches)
