@@ -28,6 +28,8 @@ from queries import embedded
 
 logger = logging.getLogger("deputy")
 
+PRETTY_LIMIT = 1 << 20  # bytes of compact JSON below which output is indented
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
@@ -157,8 +159,11 @@ def _check(args: argparse.Namespace) -> dict[str, Any]:
 
 def _print(result: dict[str, Any], fmt: str, text: str) -> None:
     if fmt == "json":
-        json.dump(result, sys.stdout, indent=2, sort_keys=False)
-        sys.stdout.write("\n")
+        # Compact JSON takes the C encoder; only small results are worth indenting for people.
+        text = json.dumps(result)
+        if len(text) < PRETTY_LIMIT:
+            text = json.dumps(result, indent=2)
+        sys.stdout.write(text + "\n")
     else:
         print(text)
 

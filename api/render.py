@@ -14,7 +14,9 @@ def _name(node: dict[str, Any]) -> str:
     return f"{node.get('name') or node['arn']} ({node['label']})"
 
 
-def path_lines(path: dict[str, Any], indent: str = "    ") -> list[str]:
+def path_lines(
+    path: dict[str, Any], indent: str = "    ", statements: dict[str, dict[str, Any]] | None = None
+) -> list[str]:
     """A path as one line per edge, with the granting statements under each permission."""
     flags = []
     if path["confused_deputy"]:
@@ -31,7 +33,11 @@ def path_lines(path: dict[str, Any], indent: str = "    ") -> list[str]:
     names = {node["arn"]: _name(node) for node in path["nodes"]}
     for edge in path["edges"]:
         lines.append(f"{indent}  {names[edge['from']]} -[{edge['type']}]-> {names[edge['to']]}")
-        for statement in edge.get("statements", []):
+        shared = [
+            (statements or {}).get(ref, {"policy": ref, "statement_index": ""})
+            for ref in edge.get("statement_refs", [])
+        ]
+        for statement in [*shared, *edge.get("statements", [])]:
             sid = f" {statement['sid']}" if statement.get("sid") else ""
             lines.append(
                 f"{indent}      granted by {statement['policy']} statement {statement['statement_index']}{sid}"
@@ -69,7 +75,7 @@ def analyze_text(result: dict[str, Any]) -> str:
         if not entry["blast_radius"]:
             lines.append("  reaches no sensitive target")
         for path in entry["blast_radius"]:
-            lines += path_lines(path)
+            lines += path_lines(path, statements=result.get("statements"))
     lines += _role_lines(result)
     return "\n".join(lines)
 

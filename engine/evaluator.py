@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from engine.conditions import (
     ConditionClause,
@@ -67,6 +68,10 @@ class PolicySet:
     rcp_levels: tuple[tuple[Statement, ...], ...] | None = None
     resource: tuple[Statement, ...] | None = None
     resource_policy_required: bool = False
+    # Set when the SCP and RCP answer depends only on the account, action and resource, so
+    # that one evaluation can serve every principal of the account.
+    organization_key: str | None = None
+    organization_cache: dict[tuple[object, ...], Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +146,7 @@ class _Trace:
 
     matches: list[_Match] = field(default_factory=list)
     missing: set[str] = field(default_factory=set)
+    present: frozenset[str] = frozenset()  # the request's condition keys in lower case
 
 
 def _action_applies(statement: Statement, action: str) -> bool:
@@ -168,7 +174,7 @@ def _resource_truth(statement: Statement, request: Request, trace: _Trace) -> Tr
         # NOTE: `${*}` and `${?}` become wildcards here instead of literal characters;
         # conditions.wildcard_match keeps them literal but resource matching does not use it yet.
         substitution = substitute_variables(raw, request.context)
-        trace.missing.update(_missing_of(substitution.consulted_keys, request.context))
+        trace.missing.update(_missing_of(substitution.consulted_keys, trace))
         if substitution.unknowable:
             unknown = True
             continue
@@ -196,9 +202,8 @@ def _resource_truth(statement: Statement, request: Request, trace: _Trace) -> Tr
     return Truth.UNKNOWN if unknown else Truth.FALSE
 
 
-def _missing_of(keys: Iterable[str], context: RequestContext) -> set[str]:
-    present = {key.lower() for key in context.values}
-    return {key for key in keys if key.lower() not in present}
+def _missing_of(keys: Iterable[str], trace: _Trace) -> set[str]:
+    return {key for key in keys if key.lower() not in trace.present}
 
 
 def _match_statement(statement: Statement, request: Request, trace: _Trace, *, check_principal: bool) -> _Match | None:
@@ -265,7 +270,7 @@ def _any(matches: Iterable[_Match]) -> Truth:
 
 def evaluate(request: Request, policies: PolicySet) -> Evaluation:
     """Decide one request the way AWS does, with the statements behind the decision."""
-    trace = _Trace()
+    trace = _Trace(present=frozenset(key.lower() for key in request.context.values))
     principal = request.principal
     denies: list[_Match] = []
     permitting: list[_Match] = []
@@ -280,13 +285,10 @@ def evaluate(request: Request, policies: PolicySet) -> Evaluation:
         permitting += boundary_allows
         boundary_ok = _any(boundary_allows)
 
-    scp_ok, scp_denies, scp_allows = _organization_levels(policies.scp_levels, request, trace)
-    # RCPFullAWSAccess is attached to every root, OU and account once RCPs are enabled and
-    # cannot be detached, so only the Deny statements of RCPs decide anything.
-    _, rcp_denies, rcp_allows = _organization_levels(policies.rcp_levels, request, trace, check_principal=True)
+    scp_ok, organization_denies, organization_allows = _organization_layers(request, policies, trace)
     rcp_ok = Truth.TRUE
-    denies += scp_denies + rcp_denies
-    permitting += scp_allows + rcp_allows
+    denies += organization_denies
+    permitting += organization_allows
 
     resource_allows: list[_Match] = []
     if policies.resource is not None:
@@ -317,6 +319,43 @@ def evaluate(request: Request, policies: PolicySet) -> Evaluation:
         [match for match in denies if match.truth is Truth.UNKNOWN],
         reason="allowed only if the listed conditions hold",
     )
+
+
+_OrganizationResult = tuple[Truth, list[_Match], list[_Match], list[_Match], frozenset[str]]
+
+
+def _organization_layers(
+    request: Request, policies: PolicySet, trace: _Trace
+) -> tuple[Truth, list[_Match], list[_Match]]:
+    """SCPs (every level must allow) and RCPs (only their Deny statements decide), cached when allowed."""
+    key: tuple[object, ...] | None = None
+    cache = policies.organization_cache
+    if policies.organization_key is not None and cache is not None:
+        key = (
+            policies.organization_key,
+            request.action,
+            request.resource,
+            request.resource_is_set,
+            request.resource_account,
+        )
+        cached: _OrganizationResult | None = cache.get(key)
+        if cached is not None:
+            scp_ok, denies, allows, matches, missing = cached
+            trace.matches.extend(matches)
+            trace.missing.update(missing)
+            return scp_ok, denies, allows
+    local = _Trace(present=trace.present)
+    scp_ok, scp_denies, scp_allows = _organization_levels(policies.scp_levels, request, local)
+    # RCPFullAWSAccess is attached to every root, OU and account once RCPs are enabled and
+    # cannot be detached, so only the Deny statements of RCPs decide anything.
+    _, rcp_denies, rcp_allows = _organization_levels(policies.rcp_levels, request, local, check_principal=True)
+    denies = scp_denies + rcp_denies
+    allows = scp_allows + rcp_allows
+    if key is not None and cache is not None:
+        cache[key] = (scp_ok, denies, allows, list(local.matches), frozenset(local.missing))
+    trace.matches.extend(local.matches)
+    trace.missing.update(local.missing)
+    return scp_ok, denies, allows
 
 
 def _organization_levels(

@@ -503,10 +503,12 @@ class _Builder:
                     if ":assumed-role/" in entry:
                         self.session_index[entry.rsplit("/", 1)[0] + "/"].append((entry, role.arn))
         entries = {ANY_PRINCIPAL_ID, principal.arn}
-        if principal.account:
-            entries |= {principal.account, account_root_arn(principal.account, self.partition)}
         if principal.unique_id:
             entries.add(principal.unique_id)
+        # A trust in an account delegates to the caller's own policies, so only callers
+        # with an Allow that names sts:AssumeRole can pass it; the rest need no evaluation.
+        if principal.account and _may_allow(self.authorizer.identity_statements(principal.arn), "sts:AssumeRole"):
+            entries |= {principal.account, account_root_arn(principal.account, self.partition)}
         arns: set[str] = set()
         for entry in entries:
             arns |= self.trust_index.get(entry, set())

@@ -103,6 +103,7 @@ def _advance_other(a: str, b: str, i: int, j: int, memo: dict[tuple[int, int], b
     return _intersects(a, b, i + 1, j, memo)
 
 
+@lru_cache(maxsize=65536)
 def glob_covers(pattern: str, prefix: str) -> bool:
     """Whether `pattern` matches every string that starts with `prefix`.
 

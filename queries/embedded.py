@@ -95,26 +95,52 @@ def analyze(deputy: DeputyGraph) -> dict[str, Any]:
     """Every invoker's blast radius through agents, and the confused-deputy paths."""
     invoker_list = invokers(deputy)
     reaches = {principal: _findings_first(blast_radius(deputy, principal)) for principal in invoker_list}
+    statements: dict[str, dict[str, Any]] = {}
     entries = []
     for principal in invoker_list:
         entries.append(
             {
                 "principal": node_json(deputy, principal),
-                "agent_aliases": [reach_json(deputy, reach) for reach in invocable_aliases(deputy, principal)],
-                "blast_radius": [reach_json(deputy, reach) for reach in reaches[principal]],
+                "agent_aliases": [
+                    _by_reference(reach_json(deputy, r), statements) for r in invocable_aliases(deputy, principal)
+                ],
+                "blast_radius": [_by_reference(reach_json(deputy, r), statements) for r in reaches[principal]],
             }
         )
-    confused = [reach_json(deputy, r) for principal in invoker_list for r in reaches[principal] if r.confused_deputy]
+    confused = [
+        {"from": r.principal, "to": r.target, "access": r.access, "kind": r.kind, "conditional": r.conditional}
+        for principal in invoker_list
+        for r in reaches[principal]
+        if r.confused_deputy
+    ]
     return {
         "snapshot": deputy.snapshot.path,
         "summary": summary(deputy, invoker_list, reaches),
         "not_seen": list(deputy.notes),
         "invokers": entries,
         "confused_deputy_paths": confused,
+        "statements": dict(sorted(statements.items())),
         "role_assumption": role_assumption(deputy),
         "roles_assumable_only_by_services": service_only_roles(deputy),
         "roles_assumed_through_federation": federated_roles(deputy),
     }
+
+
+def _by_reference(path: dict[str, Any], table: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Replace each edge's statements with references into one shared table.
+
+    The analysis lists many paths that share the same granting statements; writing each
+    statement once keeps the output proportional to the findings.
+    """
+    for edge in path["edges"]:
+        refs = []
+        for statement in edge.pop("statements", []):
+            ref = f"{statement['policy']}#{statement['statement_index']}"
+            table.setdefault(ref, statement)
+            refs.append(ref)
+        if refs:
+            edge["statement_refs"] = refs
+    return path
 
 
 def federated_roles(deputy: DeputyGraph) -> list[dict[str, Any]]:

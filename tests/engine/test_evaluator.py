@@ -667,3 +667,23 @@ def test_resource_set_partial_deny_keeps_access() -> None:
         principal, "s3:GetObject", "arn:aws:s3:::data/*", resource_account=ACCOUNT, resource_is_set=True
     )
     assert result.decision is Decision.ALLOW
+
+
+def test_bucket_region_is_requested_region() -> None:
+    # Global condition keys, aws:RequestedRegion: the Region the request goes to; an S3 ARN has no
+    # Region, so the bucket's own Region is used.
+    region_fence = OrgPolicy(
+        "p-regions",
+        "arn:aws:organizations::999999999999:policy/o-example/service_control_policy/p-regions",
+        "regions",
+        "SERVICE_CONTROL_POLICY",
+        policy(deny("*", Condition={"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}})),
+        False,
+        ("r-root",),
+    )
+    reader = user("reader", allow("s3:GetObject"))
+    eu = Bucket(name="eu-data", arn="arn:aws:s3:::eu-data", account=ACCOUNT, region="eu-west-1")
+    us = Bucket(name="us-data", arn="arn:aws:s3:::us-data", account=ACCOUNT, region="us-east-1")
+    snap = snapshot(reader, eu, us, organization=organization(FULL_ACCESS, region_fence))
+    assert decide(snap, reader.arn, "s3:GetObject", "arn:aws:s3:::eu-data/x") is Decision.ALLOW
+    assert decide(snap, reader.arn, "s3:GetObject", "arn:aws:s3:::us-data/x") is Decision.DENY
