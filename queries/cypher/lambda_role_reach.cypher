@@ -6,14 +6,19 @@
 MATCH (:DeputyCurrent)-[:CURRENT]->(build:DeputyBuild)
 MATCH (function:LambdaFunction {build: build.id})-[:HAS_EXECUTION_ROLE]->(role:Role)
 WHERE $function = '' OR function.arn = $function
-MATCH p = ANY SHORTEST ((role) ((u)-[:CAN_ASSUME]->(v))* (w)-[last]->(target)
-  WHERE type(last) IN ['CAN_READ', 'CAN_WRITE', 'CAN_CALL', 'CAN_MODIFY_GUARDRAIL'])
-WITH function, role, target, p, last
+UNWIND ['CAN_READ', 'CAN_WRITE', 'CAN_CALL', 'CAN_MODIFY_GUARDRAIL'] AS access
+// One shortest path per access kind: a single search per (role, target) would keep only
+// one of read and write when both reach the same bucket.
+CALL (role, access) {
+  MATCH p = ANY SHORTEST ((role) ((u)-[:CAN_ASSUME]->(v))* (w)-[last]->(target) WHERE type(last) = access)
+  RETURN p, target
+}
+WITH function, role, target, p, access
 WHERE NOT $sensitive_only OR coalesce(target.sensitive, false)
 RETURN
   function.arn AS function,
   role.arn AS role,
   target.arn AS target,
-  type(last) AS access,
+  access,
   size(relationships(p)) AS hops
 ORDER BY function, target, access

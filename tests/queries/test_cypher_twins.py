@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +117,39 @@ def test_shortest_path_to_vpc_api(neo4j_store: GraphStore, example: DeputyGraph)
     assert [row["relationship_types"] for row in rows] == [
         ["CAN_INVOKE_AGENT", "ROUTES_TO", "HAS_ACTION_GROUP", "CALLS_FUNCTION", "HAS_EXECUTION_ROLE", "CAN_CALL"]
     ]
+
+
+@pytest.fixture(scope="module")
+def generated(neo4j_store: GraphStore, tmp_path_factory: pytest.TempPathFactory) -> DeputyGraph:
+    """A generated 200-role account (scripts/make_synthetic_snapshot.py, seed 7)."""
+    out = tmp_path_factory.mktemp("generated") / "snapshot"
+    script = ROOT / "scripts" / "make_synthetic_snapshot.py"
+    subprocess.run([sys.executable, str(script), str(out), "--roles", "200", "--seed", "7"], check=True, timeout=300)
+    deputy = build_graph(load_snapshot(out))
+    neo4j_store.load(deputy)
+    return deputy
+
+
+def test_generated_graph_blast_radius(neo4j_store: GraphStore, generated: DeputyGraph) -> None:
+    principals = sorted(node for node, data in generated.graph.nodes(data=True) if data["label"] in ("User", "Role"))
+    assert len(principals) >= 200
+    compared = 0
+    for principal in principals[::4]:
+        compare(neo4j_store, generated, "blast_radius_principal", {"principal": principal, "sensitive_only": "false"})
+        compared += 1
+    assert compared >= 50
+
+
+def test_generated_graph_confused_deputies(neo4j_store: GraphStore, generated: DeputyGraph) -> None:
+    rows = compare(neo4j_store, generated, "confused_deputy_paths", {})
+    assert rows
+
+
+def test_generated_graph_other_queries(neo4j_store: GraphStore, generated: DeputyGraph) -> None:
+    agents = sorted(node for node, data in generated.graph.nodes(data=True) if data["label"] == "BedrockAgent")
+    for agent in agents[:5]:
+        compare(neo4j_store, generated, "who_can_invoke_agent", {"agent": agent})
+        compare(neo4j_store, generated, "who_can_reconfigure_agent", {"agent": agent})
+        compare(neo4j_store, generated, "blast_radius_agent", {"agent": agent})
+    compare(neo4j_store, generated, "who_can_modify_guardrail", {})
+    compare(neo4j_store, generated, "lambda_role_reach", {})

@@ -82,6 +82,7 @@ def test_build_records_counts_and_source(neo4j_store: GraphStore, example: Deput
 
 def test_failed_build_leaves_previous_serving(neo4j_store: GraphStore, example: DeputyGraph) -> None:
     good = neo4j_store.load(example)
+    before = {record.build_id for record in neo4j_store.builds()}
     broken = build_graph(load_snapshot(EXAMPLE))
     source, target = next(iter(broken.graph.edges()))
     # Neo4j rejects a list property that mixes strings and numbers, so this write fails on the server.
@@ -89,7 +90,7 @@ def test_failed_build_leaves_previous_serving(neo4j_store: GraphStore, example: 
     with pytest.raises(StoreError, match="previous build keeps serving"):
         neo4j_store.load(broken)
     assert neo4j_store.current_build() == good.build_id
-    failed = neo4j_store.builds()[0]
+    (failed,) = [record for record in neo4j_store.builds() if record.build_id not in before]
     assert failed.status == "failed"
     assert failed.error
     leftover = neo4j_store.run_read("MATCH (n:DeputyNode {build: $b}) RETURN count(n) AS n", {"b": failed.build_id})
