@@ -24,7 +24,14 @@ from typing import Any
 import networkx as nx
 
 from engine.actions import resource_set_arn
-from engine.arn import account_root_arn, is_account_id, parse_arn, s3_objects_arn, service_arn
+from engine.arn import (
+    account_root_arn,
+    is_account_id,
+    parse_arn,
+    s3_objects_arn,
+    service_arn,
+    service_principal_suffix,
+)
 from engine.authorizer import Authorizer
 from engine.conditions import ConditionClause
 from engine.evaluator import Decision, Evaluation
@@ -36,6 +43,7 @@ from engine.model import (
     INVOKE_AGENT_ACTIONS,
     INVOKE_FUNCTION_ACTIONS,
     MODIFY_GUARDRAIL_ACTIONS,
+    PASS_ROLE_ACTIONS,
     READ_OBJECT_ACTIONS,
     STRUCTURE_SENTENCES,
     TECHNIQUES,
@@ -122,6 +130,7 @@ class _Builder:
         for role in self.authorizer.roles():
             self._add_permission_edges(role.arn, self.authorizer.request_principal(role.arn))
         self._add_outside_principals()
+        self._add_pass_role_to_bedrock()
         self._add_action_group_calls()
         self._add_knowledge_base_retrieval()
         self._note_missing_policies()
@@ -623,6 +632,45 @@ class _Builder:
         caller = RequestPrincipal(PrincipalKind.EXTERNAL, node_id, account, self.partition)
         note = f"depends on the identity-based policies in account {account}, which the snapshot does not hold"
         self._permission_edge(node_id, caller, Rel.CAN_ASSUME, ASSUME_ROLE_ACTIONS, target, note=note)
+
+    def _add_pass_role_to_bedrock(self) -> None:
+        """Edges from agent reconfigurers to the roles they may pass to Bedrock.
+
+        Changing an agent's execution role needs bedrock:UpdateAgent and iam:PassRole on a
+        role that Bedrock may assume; the PassRole request carries iam:PassedToService.
+        """
+        bedrock = f"service:bedrock.{service_principal_suffix(self.partition)}"
+        if bedrock not in self.graph:
+            return
+        roles = sorted(target for _, target, rel in self.graph.out_edges(bedrock, keys=True) if rel == Rel.CAN_ASSUME)
+        configurers = sorted(
+            {source for source, _, rel in self.graph.edges(keys=True) if rel == Rel.CAN_CONFIGURE_AGENT}
+        )
+        given = {"iam:PassedToService": (bedrock.removeprefix("service:"),)}
+        for node_id in configurers:
+            principal = self.authorizer.request_principal(node_id)
+            statements = self.authorizer.identity_statements(node_id)
+            if not _may_allow(statements, "iam:PassRole"):
+                continue
+            for role_arn in roles:
+                role = self.authorizer.role(role_arn)
+                if role is None:
+                    continue
+                evaluations = [
+                    self.authorizer.decide(
+                        principal, "iam:PassRole", role_arn, resource_account=role.account, given=given
+                    )
+                ]
+                if evaluations[0].decision is Decision.DENY:
+                    continue
+                properties = edge_properties(Rel.CAN_PASS_ROLE, list(PASS_ROLE_ACTIONS), evaluations)
+                self._edge(
+                    node_id,
+                    role_arn,
+                    Rel.CAN_PASS_ROLE,
+                    passed_to_service=given["iam:PassedToService"][0],
+                    **properties,
+                )
 
     def _add_action_group_calls(self) -> None:
         """Link each action group to its Lambda where the Lambda's policy lets Bedrock invoke it.

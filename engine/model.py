@@ -49,6 +49,7 @@ class Rel(StrEnum):
     CAN_READ = "CAN_READ"
     CAN_WRITE = "CAN_WRITE"
     CAN_CALL = "CAN_CALL"
+    CAN_PASS_ROLE = "CAN_PASS_ROLE"
 
 
 PERMISSION_RELS = frozenset(
@@ -61,6 +62,7 @@ PERMISSION_RELS = frozenset(
         Rel.CAN_READ,
         Rel.CAN_WRITE,
         Rel.CAN_CALL,
+        Rel.CAN_PASS_ROLE,
     }
 )
 
@@ -83,6 +85,7 @@ INVOKE_FUNCTION_ACTIONS = ("lambda:InvokeFunction",)
 READ_OBJECT_ACTIONS = ("s3:GetObject",)
 WRITE_OBJECT_ACTIONS = ("s3:PutObject", "s3:DeleteObject")
 ASSUME_ROLE_ACTIONS = ("sts:AssumeRole",)
+PASS_ROLE_ACTIONS = ("iam:PassRole",)
 
 # EC2 APIs that change a network's shape or exposure. Each is a node of its own per
 # account and region, so a path can end at "may create internet gateways".
@@ -125,6 +128,7 @@ TECHNIQUES: dict[Rel, tuple[str, str]] = {
     Rel.CAN_READ: ("read-objects", "may read objects in the bucket ({actions})"),
     Rel.CAN_WRITE: ("write-objects", "may write objects in the bucket ({actions})"),
     Rel.CAN_CALL: ("call-api", "may call the API ({actions})"),
+    Rel.CAN_PASS_ROLE: ("pass-role", "may pass the role to Amazon Bedrock ({actions})"),
 }
 
 STRUCTURE_SENTENCES: dict[Rel, str] = {

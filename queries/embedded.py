@@ -219,10 +219,10 @@ def _principals(deputy: DeputyGraph) -> list[str]:
     return sorted(node for node, data in deputy.graph.nodes(data=True) if data["label"] in (Label.USER, Label.ROLE))
 
 
-def _assume_then(deputy: DeputyGraph, start: str, rel: Rel) -> dict[str, tuple[int, bool, dict[str, Any]]]:
-    """Shortest chains of CAN_ASSUME edges followed by one `rel` edge: target -> (hops, conditional, edge)."""
+def _assume_then(deputy: DeputyGraph, start: str, rel: Rel) -> dict[str, tuple[int, bool, dict[str, Any], str]]:
+    """Shortest chains of CAN_ASSUME edges then one `rel` edge: target -> (hops, conditional, edge, its source)."""
     graph = deputy.graph
-    found: dict[str, tuple[int, bool, dict[str, Any]]] = {}
+    found: dict[str, tuple[int, bool, dict[str, Any], str]] = {}
     seen = {start}
     frontier: list[tuple[str, int, bool]] = [(start, 0, False)]
     while frontier:
@@ -231,7 +231,7 @@ def _assume_then(deputy: DeputyGraph, start: str, rel: Rel) -> dict[str, tuple[i
             for _, target, key, data in graph.out_edges(node, keys=True, data=True):
                 edge_conditional = conditional or bool(data.get("conditional"))
                 if key == rel and target not in found:
-                    found[target] = (hops + 1, edge_conditional, data)
+                    found[target] = (hops + 1, edge_conditional, data, node)
                 if key == Rel.CAN_ASSUME and target not in seen:
                     seen.add(target)
                     following.append((target, hops + 1, edge_conditional))
@@ -284,7 +284,9 @@ def twin_confused_deputy_paths(deputy: DeputyGraph, params: dict[str, Any]) -> l
 def twin_who_can_invoke_agent(deputy: DeputyGraph, params: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for principal in _principals(deputy):
-        for alias, (hops, _conditional, _data) in sorted(_assume_then(deputy, principal, Rel.CAN_INVOKE_AGENT).items()):
+        for alias, (hops, _conditional, _data, _source) in sorted(
+            _assume_then(deputy, principal, Rel.CAN_INVOKE_AGENT).items()
+        ):
             if deputy.graph.nodes[alias].get("agent") == params["agent"]:
                 rows.append({"principal": principal, "alias": alias, "hops": hops})
     return rows
@@ -295,7 +297,17 @@ def twin_who_can_reconfigure_agent(deputy: DeputyGraph, params: dict[str, Any]) 
     for principal in _principals(deputy):
         found = _assume_then(deputy, principal, Rel.CAN_CONFIGURE_AGENT).get(params["agent"])
         if found is not None:
-            rows.append({"principal": principal, "hops": found[0], "actions": found[2].get("actions")})
+            passable = sorted(
+                target for _, target, rel in deputy.graph.out_edges(found[3], keys=True) if rel == Rel.CAN_PASS_ROLE
+            )
+            rows.append(
+                {
+                    "principal": principal,
+                    "hops": found[0],
+                    "actions": found[2].get("actions"),
+                    "passable_roles": passable,
+                }
+            )
     return rows
 
 
@@ -303,7 +315,7 @@ def twin_who_can_modify_guardrail(deputy: DeputyGraph, params: dict[str, Any]) -
     in_use = {target for _, target, rel in deputy.graph.edges(keys=True) if rel == Rel.USES_GUARDRAIL}
     rows = []
     for principal in _principals(deputy):
-        for guardrail, (hops, _conditional, data) in sorted(
+        for guardrail, (hops, _conditional, data, _source) in sorted(
             _assume_then(deputy, principal, Rel.CAN_MODIFY_GUARDRAIL).items()
         ):
             if guardrail in in_use and params["guardrail"] in ("", guardrail):
@@ -322,7 +334,7 @@ def twin_lambda_role_reach(deputy: DeputyGraph, params: dict[str, Any]) -> list[
         roles = [target for _, target, rel in graph.out_edges(function, keys=True) if rel == Rel.HAS_EXECUTION_ROLE]
         for role in roles:
             for rel in (Rel.CAN_READ, Rel.CAN_WRITE, Rel.CAN_CALL, Rel.CAN_MODIFY_GUARDRAIL):
-                for target, (hops, _conditional, _data) in sorted(_assume_then(deputy, role, rel).items()):
+                for target, (hops, _conditional, _data, _source) in sorted(_assume_then(deputy, role, rel).items()):
                     if params["sensitive_only"] and not graph.nodes[target].get("sensitive"):
                         continue
                     rows.append(

@@ -1,7 +1,8 @@
 // Who can reconfigure an agent: every user or role allowed to change the agent's role,
 // action groups or knowledge bases (bedrock:UpdateAgent, CreateAgentActionGroup,
 // UpdateAgentActionGroup, AssociateAgentKnowledgeBase, PrepareAgent), directly or after
-// assuming roles, and so gain whatever the agent can reach.
+// assuming roles, and so gain whatever the agent can reach. `passable_roles` lists the roles
+// that principal may pass to Bedrock (iam:PassRole), so it can also give the agent one of them.
 //
 // @param agent string ARN of the agent (arn:...:agent/ID)
 MATCH (:DeputyCurrent)-[:CURRENT]->(build:DeputyBuild)
@@ -13,6 +14,7 @@ RETURN
   principal.arn AS principal,
   labels(principal)[1] AS principal_label,
   configure.actions AS actions,
+  COLLECT { MATCH (w)-[:CAN_PASS_ROLE]->(role:Role) RETURN role.arn ORDER BY role.arn } AS passable_roles,
   size(relationships(p)) AS hops,
   any(r IN relationships(p) WHERE coalesce(r.conditional, false)) AS conditional,
   [n IN nodes(p) | n.arn] AS nodes

@@ -28,7 +28,7 @@ COMPARED = {
     "blast_radius_agent": ("alias", "target", "access", "weak", "conditional", "hops"),
     "confused_deputy_paths": ("invoker", "target", "access", "weak", "conditional", "hops"),
     "who_can_invoke_agent": ("principal", "alias", "hops"),
-    "who_can_reconfigure_agent": ("principal", "hops", "actions"),
+    "who_can_reconfigure_agent": ("principal", "hops", "actions", "passable_roles"),
     "who_can_modify_guardrail": ("guardrail", "principal", "hops", "actions"),
     "lambda_role_reach": ("function", "role", "target", "access", "hops"),
 }
