@@ -220,6 +220,8 @@ def blast_radius(deputy: DeputyGraph, principal: str, *, sensitive_only: bool = 
     unconditional direct path to the same (target, access), or has only a conditional
     one while the path through the agent is conditional too.
     """
+    # NOTE: only the chosen path is judged, so when a direct Lambda invocation reaches a
+    # target in fewer steps than an agent does, the agent path is neither shown nor flagged.
     direct = {(r.target, r.access): r for r in reach_from(deputy, principal, agents=False, functions=False)}
     result: list[Reach] = []
     for reach in reach_from(deputy, principal):
