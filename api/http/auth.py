@@ -1,0 +1,125 @@
+"""API keys: parsed from DEPUTY_API_KEYS, kept as SHA-256 digests, checked on every request.
+
+A key is compared by its digest with `hmac.compare_digest` against every configured
+digest, so neither the key nor the position of its match shows in the response time.
+The plain keys are not kept after start-up and are never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from engine.errors import UsageError
+
+logger = logging.getLogger(__name__)
+
+API_KEYS_VARIABLE = "DEPUTY_API_KEYS"
+MIN_KEY_LENGTH = 16
+
+
+class Scope(StrEnum):
+    READ = "read"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A configured key: the SHA-256 digest of its text and its scope."""
+
+    digest: bytes
+    scope: Scope
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+def parse_api_keys(text: str) -> tuple[ApiKey, ...]:
+    """Parse `KEY:SCOPE` entries separated by commas; a key without `:SCOPE` gets `read`.
+
+    Error messages name an entry by its position, never by its text.
+    """
+    keys: list[ApiKey] = []
+    for position, raw in enumerate(text.split(","), start=1):
+        entry = raw.strip()
+        if not entry:
+            continue
+        key, separator, scope_text = entry.rpartition(":")
+        if not separator:
+            key, scope_text = entry, Scope.READ.value
+        if scope_text not in {scope.value for scope in Scope}:
+            raise UsageError(
+                f"{API_KEYS_VARIABLE} entry {position} has scope {scope_text!r}; "
+                "write KEY, KEY:read or KEY:admin, and leave ':' out of keys"
+            )
+        if len(key) < MIN_KEY_LENGTH:
+            raise UsageError(
+                f"{API_KEYS_VARIABLE} entry {position} is shorter than {MIN_KEY_LENGTH} characters; "
+                "generate keys with, for example, python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        keys.append(ApiKey(_digest(key), Scope(scope_text)))
+    return tuple(keys)
+
+
+class KeyStore:
+    """The configured keys, looked up by the digest of a presented key."""
+
+    def __init__(self, keys: tuple[ApiKey, ...]) -> None:
+        if not keys:
+            raise UsageError(f"no API keys are configured; set {API_KEYS_VARIABLE}=KEY:read or KEY:admin")
+        self._keys = keys
+
+    def scope_of(self, presented: str) -> Scope | None:
+        """Return the scope of a presented key, or None when it matches no configured key."""
+        digest = _digest(presented)
+        found: Scope | None = None
+        # Every digest is compared, so the time taken does not reveal which entry matched.
+        for key in self._keys:
+            if hmac.compare_digest(digest, key.digest):
+                found = key.scope
+        return found
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail=message,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+# auto_error=False lets this module send its own 401 with a message; the scheme also
+# puts the "Authorize" button on /docs.
+bearer = HTTPBearer(auto_error=False, description="an API key from DEPUTY_API_KEYS")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def _authorize(request: Request, credentials: HTTPAuthorizationCredentials | None, required: Scope) -> Scope:
+    if credentials is None or not credentials.credentials.strip():
+        raise _unauthorized("missing API key; send the header Authorization: Bearer KEY")
+    store: KeyStore = request.app.state.keys
+    scope = store.scope_of(credentials.credentials.strip())
+    if scope is None:
+        logger.warning("request %s: rejected an invalid API key", request.state.request_id)
+        raise _unauthorized("invalid API key")
+    if required is Scope.ADMIN and scope is not Scope.ADMIN:
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="this endpoint needs an admin API key")
+    return scope
+
+
+def require_read(request: Request, credentials: Credentials) -> Scope:
+    """FastAPI dependency: a valid key of any scope."""
+    return _authorize(request, credentials, Scope.READ)
+
+
+def require_admin(request: Request, credentials: Credentials) -> Scope:
+    """FastAPI dependency: a valid key with the admin scope."""
+    return _authorize(request, credentials, Scope.ADMIN)

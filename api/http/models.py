@@ -1,0 +1,231 @@
+"""Response and request bodies of the REST API, with the examples shown at /docs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+ALICE = "arn:aws:iam::111122223333:user/alice"
+HR_ALIAS = "arn:aws:bedrock:us-east-1:111122223333:agent-alias/Q7HRX2KD4N/PRD4N8XK2Z"
+HR_BUCKET = "arn:aws:s3:::acme-hr-policies"
+
+Item = TypeVar("Item")
+
+# Bounds on a decision request's context, so one request cannot carry an unbounded body.
+ContextKey = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+ContextValues = Annotated[list[Annotated[str, StringConstraints(max_length=1024)]], Field(max_length=64)]
+
+
+class PathNode(BaseModel):
+    """One node on a path."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"arn": ALICE, "label": "User", "name": "alice"}]},
+    )
+
+    arn: str = Field(description="node id; an ARN except for VpcApi nodes and agent versions")
+    label: str = Field(description="graph label, such as User, Role, AgentAlias or S3Bucket")
+    name: str | None = Field(description="short name for people")
+
+
+class PathEdge(BaseModel):
+    """One relationship on a path, with the policy statements that grant it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "CAN_INVOKE_AGENT",
+                    "source": ALICE,
+                    "target": HR_ALIAS,
+                    "reason": "may invoke the agent alias (bedrock:InvokeAgent), granted by ...",
+                    "conditional": False,
+                    "statement_refs": ["arn:aws:iam::111122223333:policy/developers-bedrock-access#0"],
+                }
+            ]
+        },
+    )
+
+    type: str = Field(description="relationship type, such as CAN_ASSUME or ROUTES_TO")
+    source: str = Field(description="id of the node the relationship starts at")
+    target: str = Field(description="id of the node the relationship ends at")
+    reason: str | None = Field(description="sentence that explains the step")
+    conditional: bool = Field(description="true when the granting policies depend on a value a snapshot cannot hold")
+    statement_refs: list[str] = Field(description="granting statements as POLICY_ID#STATEMENT_INDEX")
+
+
+class PathResult(BaseModel):
+    """One target reached from a start node, with the shortest path that explains it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "start": ALICE,
+                    "target": HR_BUCKET,
+                    "target_label": "S3Bucket",
+                    "access": "read",
+                    "weak": False,
+                    "conditional": False,
+                    "through_agent": True,
+                    "confused_deputy": True,
+                    "hops": 5,
+                    "nodes": [{"arn": ALICE, "label": "User", "name": "alice"}],
+                    "edges": [],
+                }
+            ]
+        },
+    )
+
+    start: str = Field(description="user, role or agent alias where the path starts")
+    target: str = Field(description="id of the node reached")
+    target_label: str = Field(description="graph label of the target")
+    access: str = Field(description="read, write, call or modify for a resource; act-as, invoke or retrieve otherwise")
+    weak: bool = Field(description="true when the path relies on an agent's own execution role")
+    conditional: bool = Field(description="true when some step depends on a condition a snapshot cannot decide")
+    through_agent: bool = Field(description="true when the path invokes a Bedrock agent alias")
+    confused_deputy: bool | None = Field(
+        description="true when the start could not reach the target without the agent; null for an agent's own reach"
+    )
+    hops: int = Field(description="number of relationships on the path")
+    nodes: list[PathNode]
+    edges: list[PathEdge]
+
+
+class Page(BaseModel, Generic[Item]):
+    """One page of a list in a stable order; request the next with offset=next_offset."""
+
+    items: list[Item]
+    total: int = Field(description="number of items in the whole list")
+    offset: int = Field(description="index of the first item of this page")
+    limit: int = Field(description="maximum number of items in a page")
+    next_offset: int | None = Field(description="offset of the next page, or null on the last page")
+
+
+class Build(BaseModel):
+    """One graph build: the snapshot it came from, its status and counts."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "build": "20261204T230000Z-1a2b3c4d",
+                    "status": "ready",
+                    "current": True,
+                    "snapshot": "examples/shared-hr-agent",
+                    "started_at": "2026-12-04T23:00:00+00:00",
+                    "finished_at": "2026-12-04T23:00:02+00:00",
+                    "nodes": 120,
+                    "relationships": 310,
+                    "error": None,
+                }
+            ]
+        },
+    )
+
+    build: str = Field(description="build id")
+    status: str = Field(description="building, ready, failed or removed")
+    current: bool = Field(description="true for the build that queries read")
+    snapshot: str = Field(description="snapshot folder the build was made from")
+    started_at: str = Field(description="UTC time the build started, ISO 8601")
+    finished_at: str | None = Field(description="UTC time the build finished, ISO 8601")
+    nodes: int
+    relationships: int
+    error: str | None = Field(description="why a failed build failed")
+
+
+class DecisionRequest(BaseModel):
+    """One request to evaluate, as `deputy check` takes it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "principal": ALICE,
+                    "action": "s3:GetObject",
+                    "resource": "arn:aws:s3:::acme-hr-policies/handbook.pdf",
+                    "context": {"aws:SourceIp": ["203.0.113.7"]},
+                }
+            ]
+        },
+    )
+
+    principal: str = Field(
+        min_length=1,
+        max_length=2048,
+        description="user, role or assumed-role session ARN, a service principal, or 'anonymous'",
+    )
+    action: str = Field(min_length=1, max_length=256, description="one action such as s3:GetObject")
+    resource: str = Field(min_length=1, max_length=2048, description="resource ARN, or *")
+    context: dict[ContextKey, ContextValues] = Field(
+        default_factory=dict,
+        max_length=64,
+        description="condition key values; a key with several values is multivalued",
+    )
+
+
+class Statement(BaseModel):
+    """One policy statement that took part in a decision."""
+
+    policy: str = Field(description="policy id: a managed policy ARN or OWNER_ARN#inline:NAME and similar forms")
+    policy_name: str
+    policy_kind: str = Field(description="identity, boundary, scp, rcp, resource or trust")
+    statement_index: int = Field(description="position of the statement in the policy, from 0")
+    sid: str | None
+    effect: str
+    document: dict[str, Any] = Field(description="the statement's Action, Resource and Condition elements")
+
+
+class Condition(BaseModel):
+    """A condition the decision depends on and the request could not settle."""
+
+    effect: str = Field(description="allow-if: needed for the allow; deny-if: would deny")
+    operator: str
+    key: str
+    values: list[str]
+
+
+class Decision(BaseModel):
+    """The decision for one request, like AWS's policy simulator gives it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "principal": ALICE,
+                    "action": "s3:GetObject",
+                    "access_level": "Read",
+                    "resource": "arn:aws:s3:::acme-hr-policies/handbook.pdf",
+                    "decision": "deny",
+                    "reason": "no statement allows the request",
+                    "granting": [],
+                    "permitting": [],
+                    "denying": [],
+                    "conditions": [],
+                    "missing_context_keys": [],
+                }
+            ]
+        },
+    )
+
+    principal: str
+    action: str = Field(description="the action as AWS spells it")
+    access_level: str = Field(description="List, Read, Write, Permissions management or Tagging")
+    resource: str
+    decision: str = Field(description="allow, deny or conditional")
+    reason: str
+    granting: list[Statement] = Field(description="identity-based and resource-based Allow statements that apply")
+    permitting: list[Statement] = Field(description="boundary, SCP and RCP Allow statements that apply")
+    denying: list[Statement] = Field(description="Deny statements that apply or may apply")
+    conditions: list[Condition]
+    missing_context_keys: list[str] = Field(description="condition keys the policies read that the request lacks")
+
+
+class Health(BaseModel):
+    """Liveness or readiness of the service."""
+
+    status: str = Field(description="ok, or unavailable with the reason in detail")
+    backend: str = Field(description="embedded or neo4j")
+    detail: str | None = None

@@ -1,0 +1,76 @@
+"""Thin routers and the helpers they share: ARN checks, paging parameters and the request deadline."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+from fastapi import HTTPException, Query, Request, status
+
+from api.http.backends import Backend
+from engine.arn import parse_arn
+
+MAX_ID_LENGTH = 2048
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="maximum number of items in the page")]
+Offset = Annotated[int, Query(ge=0, description="index of the first item, from next_offset of the previous page")]
+
+Result = TypeVar("Result")
+
+
+def backend_of(request: Request) -> Backend:
+    backend: Backend = request.app.state.backend
+    return backend
+
+
+def check_arn(value: str, name: str) -> str:
+    """Reject a value that is not an ARN with 400, naming the parameter."""
+    if len(value) > MAX_ID_LENGTH:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"{name} is longer than {MAX_ID_LENGTH} characters")
+    try:
+        parse_arn(value)
+    except ValueError as error:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, f"{name} is invalid: {error}; URL-encode the ARN in the path"
+        ) from error
+    return value
+
+
+def check_node_id(value: str, name: str) -> str:
+    """Like check_arn, but also accept the `vpc-api:ACCOUNT:REGION:SERVICE:ACTION` ids of VpcApi nodes."""
+    parts = value.split(":")
+    if value.startswith("vpc-api:") and len(parts) == 5 and len(value) <= MAX_ID_LENGTH:
+        return value
+    return check_arn(value, name)
+
+
+def require_label(request: Request, node_id: str, labels: set[str], what: str) -> None:
+    """Raise 404 when the node is not in the graph or has none of the labels."""
+    label = backend_of(request).node_label(node_id)
+    if label is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{what} {node_id!r} is not in the graph")
+    if labels and label not in labels:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"{node_id!r} is a {label}, not a {what}; no {what} has this ARN"
+        )
+
+
+async def run_blocking(request: Request, work: Callable[[], Result]) -> Result:
+    """Run blocking graph work in the worker pool; raise 503 when it misses the request deadline.
+
+    NOTE: a thread cannot be stopped, so work that misses the deadline keeps its worker
+    until it ends. The pool's size bounds how many such threads can pile up.
+    """
+    settings = request.app.state.settings
+    loop = asyncio.get_running_loop()
+    future = loop.run_in_executor(request.app.state.executor, work)
+    try:
+        return await asyncio.wait_for(future, timeout=settings.request_timeout)
+    except TimeoutError as error:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"the request timed out after {settings.request_timeout:g} seconds; narrow it or try again later",
+        ) from error
