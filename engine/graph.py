@@ -36,7 +36,7 @@ from engine.authorizer import Authorizer
 from engine.conditions import ConditionClause
 from engine.evaluator import Decision, Evaluation
 from engine.inventory import Agent, AgentAlias, AgentVersion, KnowledgeBase, Role, Snapshot, User
-from engine.matching import action_matches
+from engine.matching import action_matches, arn_pattern_intersects
 from engine.model import (
     ASSUME_ROLE_ACTIONS,
     CONFIGURE_AGENT_ACTIONS,
@@ -102,6 +102,7 @@ class _Builder:
         self.named_by_resource_policy: dict[str, set[str]] = defaultdict(set)  # principal entry -> resource ids
         self.cache: dict[tuple[object, ...], Evaluation] = {}
         self.trust_index: dict[str, set[str]] | None = None
+        self.scope_cache: dict[tuple[Rel, frozenset[str]], frozenset[str]] = {}
         self.session_index: dict[str, list[tuple[str, str]]] = defaultdict(list)  # session prefix -> (entry, role)
         self.session_resources: dict[str, list[tuple[str, str]]] = defaultdict(list)  # prefix -> (entry, resource)
         self.notes: list[str] = list(snapshot.not_seen)
@@ -437,8 +438,14 @@ class _Builder:
             (Rel.CAN_WRITE, WRITE_OBJECT_ACTIONS),
         ):
             identity_actions = [action for action in actions if _may_allow(statements, action)]
+            in_scope = self._targets_in_scope(rel, statements, identity_actions)
             for target in self.targets[rel]:
-                candidates = actions if target.node_id in named else identity_actions
+                if target.node_id in named:
+                    candidates: tuple[str, ...] | list[str] = actions
+                elif target.node_id in in_scope:
+                    candidates = identity_actions
+                else:
+                    continue
                 if candidates:
                     self._permission_edge(node_id, principal, rel, candidates, target, fingerprint=fingerprint)
         self._add_session_grants(node_id, principal)
@@ -490,6 +497,41 @@ class _Builder:
             if role is not None:
                 found.append((role, entry))
         return found
+
+    def _targets_in_scope(self, rel: Rel, statements: tuple[Statement, ...], actions: list[str]) -> frozenset[str]:
+        """Targets that some Allow statement for these actions could cover, from its Resource patterns.
+
+        The answer depends only on the patterns, so it is computed once per distinct set of
+        patterns. A statement with NotResource, a policy variable or a pattern that starts
+        with a wildcard keeps every target in scope; the full evaluation decides the rest.
+        """
+        if not actions:
+            return frozenset()
+        patterns: set[str] = set()
+        for statement in statements:
+            if not statement.is_allow or not any(_statement_names_action(statement, action) for action in actions):
+                continue
+            if statement.resources is None:
+                return self._all_targets(rel)
+            patterns.update(statement.resources)
+        if any(pattern.startswith("*") or "${" in pattern for pattern in patterns):
+            return self._all_targets(rel)
+        key = (rel, frozenset(patterns))
+        cached = self.scope_cache.get(key)
+        if cached is None:
+            cached = frozenset(
+                target.node_id
+                for target in self.targets[rel]
+                if any(arn_pattern_intersects(pattern, target.resource) for pattern in patterns)
+            )
+            self.scope_cache[key] = cached
+        return cached
+
+    def _all_targets(self, rel: Rel) -> frozenset[str]:
+        key = (rel, frozenset({"*"}))
+        if key not in self.scope_cache:
+            self.scope_cache[key] = frozenset(target.node_id for target in self.targets[rel])
+        return self.scope_cache[key]
 
     def _resources_naming(self, principal: RequestPrincipal) -> set[str]:
         entries = {ANY_PRINCIPAL_ID, principal.arn}
@@ -898,6 +940,12 @@ def _named_services(statements: Iterable[Statement]) -> set[str]:
         if statement.is_allow and statement.principals:
             services.update(statement.principals.get("Service", ()))
     return services
+
+
+def _statement_names_action(statement: Statement, action: str) -> bool:
+    if statement.actions is not None:
+        return any(action_matches(pattern, action) for pattern in statement.actions)
+    return not any(action_matches(pattern, action) for pattern in statement.not_actions or ())
 
 
 def _may_allow(statements: Iterable[Statement], action: str) -> bool:
