@@ -214,7 +214,7 @@ class Authorizer:
         arn = record.permissions_boundary_arn
         if arn not in self._managed:
             # NOTE: a boundary whose document is missing from the snapshot is treated as
-            # absent, so no path is hidden; the principal is listed as not fully seen.
+            # absent, so no path is hidden. The analysis notes list the missing policy.
             return None
         return self._managed_statements(arn, PolicyKind.BOUNDARY)
 
