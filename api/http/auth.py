@@ -76,6 +76,7 @@ class KeyStore:
         if not keys:
             raise UsageError(f"no API keys are configured; set {API_KEYS_VARIABLE}=KEY:read or KEY:admin")
         self._keys = keys
+        self.rejected = 0  # invalid keys presented since start-up, for the log
 
     def scope_of(self, presented: str) -> Scope | None:
         """Return the scope of a presented key, or None when it matches no configured key."""
@@ -108,7 +109,10 @@ def _authorize(request: Request, credentials: HTTPAuthorizationCredentials | Non
     store: KeyStore = request.app.state.keys
     scope = store.scope_of(credentials.credentials.strip())
     if scope is None:
-        logger.warning("request %s: rejected an invalid API key", request.state.request_id)
+        store.rejected += 1
+        logger.warning(
+            "request %s: rejected an invalid API key (%s since start-up)", request.state.request_id, store.rejected
+        )
         raise _unauthorized("invalid API key")
     if required is Scope.ADMIN and scope is not Scope.ADMIN:
         raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="this endpoint needs an admin API key")

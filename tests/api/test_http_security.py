@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -140,6 +142,36 @@ def test_serve_without_keys_exits_2() -> None:
     assert result.stderr.count("\n") == 1
     assert "no API keys are configured" in result.stderr
     assert result.stdout == ""
+
+
+def test_serve_command_serves_over_http(read_key: str) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {**os.environ, "DEPUTY_API_KEYS": f"{read_key}:read"}
+    command = [sys.executable, "-c", "from api.cli import main; main()", "serve", "--snapshot", str(EXAMPLE)]
+    command += ["--port", str(port)]
+    server = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"{base}/healthz", timeout=5)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.communicate()[1]
+                assert time.monotonic() < deadline, "deputy serve did not listen within 60 seconds"
+                time.sleep(0.2)
+        builds = httpx.get(f"{base}/v1/builds", headers={"Authorization": f"Bearer {read_key}"}, timeout=30)
+    finally:
+        server.terminate()
+        _, log = server.communicate(timeout=30)
+    assert health.status_code == 200
+    assert builds.status_code == 200
+    assert builds.json()["total"] == 1
+    assert "GET /v1/builds -> 200" in log
+    assert read_key not in log
 
 
 class _FailingBackend(EmbeddedBackend):
