@@ -456,6 +456,10 @@ class Neo4jBackend:
             )
             for row in edge_rows
         }
+        if len(nodes) < len(ids) or len(found) < len(edges):
+            # Each query is its own transaction. When `deputy load` makes another build current
+            # between them, nodes of the first result can be missing from the second.
+            raise BackendUnavailableError("the current build changed during the request; send it again")
         results = []
         for row in rows:
             steps = [(row.nodes[i], row.nodes[i + 1], row.relationship_types[i]) for i in range(len(row.nodes) - 1)]

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from api.http.app import ServeSettings, create_app
 from api.http.auth import KeyStore, Scope, parse_api_keys
-from api.http.backends import EmbeddedBackend, Neo4jBackend
+from api.http.backends import BackendUnavailableError, EmbeddedBackend, Neo4jBackend, _Row
 from api.http.models import Build, Page
 from engine.errors import UsageError
 from neo4j import GraphDatabase
@@ -247,6 +247,15 @@ def test_neo4j_unreachable_is_not_ready(serve: Serve, make_settings: Callable[..
     assert ready.json()["status"] == "unavailable"
     assert builds.status_code == 503
     assert "graph store is unavailable" in builds.json()["detail"]
+
+
+def test_neo4j_build_swap_mid_request_is_503(neo4j_store: GraphStore, example_build: str) -> None:
+    ghost = "arn:aws:iam::111122223333:user/removed-by-a-new-build"
+    row = _Row(ghost, ghost, "User", "read", False, False, False, False, (ghost,), ())
+    backend = Neo4jBackend(neo4j_store, None)
+    with pytest.raises(BackendUnavailableError, match="current build changed"):
+        backend._describe([row])
+    assert example_build
 
 
 def test_create_app_without_keys_fails(embedded_backend: EmbeddedBackend) -> None:
