@@ -88,7 +88,8 @@ class BuildRecord:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    # Microseconds keep builds started within one second in the order they started.
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _scalar(value: Any) -> Any:
