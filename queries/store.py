@@ -206,7 +206,12 @@ class GraphStore:
             self._mark_failed(build_id, str(error))
             raise StoreError(f"writing build {build_id} failed: {error}; the previous build keeps serving") from error
         logger.info("build %s is current: %s nodes, %s relationships", build_id, nodes, relationships)
-        self.prune(keep=keep)
+        try:
+            self.prune(keep=keep)
+        except (Neo4jError, ServiceUnavailable, OSError) as error:
+            # The new build is already current; an old one that could not be removed now is
+            # tried again by the next load's prune.
+            logger.warning("build %s is current, but removing old builds failed: %s", build_id, error)
         record = self.build(build_id)
         assert record is not None
         return record
@@ -283,6 +288,22 @@ class GraphStore:
             logger.warning("could not clean up failed build %s: %s", build_id, cleanup_error)
 
     def _delete_build_nodes(self, build_id: str) -> int:
+        """Delete a build in bounded transactions: its relationships first, then its nodes.
+
+        A DETACH DELETE of thousands of well-connected nodes holds all their relationships
+        in one transaction and can exceed the server's transaction memory limit.
+        """
+        while True:
+            detached = self._write(
+                lambda tx: tx.run(
+                    f"MATCH (n:{NODE_LABEL} {{build: $build}})-[r]->() WITH r LIMIT $limit "
+                    "DELETE r RETURN count(*) AS removed",
+                    build=build_id,
+                    limit=DELETE_BATCH_SIZE,
+                ).single()["removed"]
+            )
+            if detached == 0:
+                break
         deleted = 0
         while True:
             removed = self._write(
