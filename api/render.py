@@ -67,17 +67,48 @@ def analyze_text(result: dict[str, Any]) -> str:
     if result["not_seen"]:
         lines += ["", "Not analysed (missing from the snapshot)"]
         lines += [f"  - {note}" for note in result["not_seen"]]
-    for entry in result["invokers"]:
+    lines += _finding_lines(result)
+    # Invokers holding confused-deputy paths come first, the most paths first.
+    entries = sorted(result["invokers"], key=lambda entry: -sum(p["confused_deputy"] for p in entry["blast_radius"]))
+    for entry in entries:
         lines += ["", f"Invoker {_name(entry['principal'])}"]
         for alias in entry["agent_aliases"]:
             flag = " (conditional)" if alias["conditional"] else ""
             lines.append(f"  can invoke {_name(alias['nodes'][-1])}{flag}")
-        if not entry["blast_radius"]:
-            lines.append("  reaches no sensitive target")
-        for path in entry["blast_radius"]:
+        through_agents = [path for path in entry["blast_radius"] if path["kind"].startswith("agent-")]
+        if not through_agents:
+            lines.append("  reaches no sensitive target through an agent")
+        for path in through_agents:
             lines += path_lines(path, statements=result.get("statements"))
+        others = len(entry["blast_radius"]) - len(through_agents)
+        if others:
+            lines.append(
+                f"  also reaches {_count(others, 'sensitive target')} without an agent, with its own permissions, "
+                "by assuming roles or by invoking a Lambda function (see --format json)"
+            )
     lines += _role_lines(result)
     return "\n".join(lines)
+
+
+def _finding_lines(result: dict[str, Any]) -> list[str]:
+    """One line per confused-deputy path, before the detail of each invoker."""
+    findings = result["confused_deputy_paths"]
+    if not findings:
+        return []
+    names = {
+        node["arn"]: _name(node)
+        for entry in result["invokers"]
+        for path in entry["blast_radius"]
+        for node in path["nodes"]
+    }
+    lines = ["", "Confused-deputy paths (invoker, access, resource, how)"]
+    for finding in findings:
+        flag = ", conditional" if finding["conditional"] else ""
+        lines.append(
+            f"  {names.get(finding['from'], finding['from'])}  {finding['access']}  "
+            f"{names.get(finding['to'], finding['to'])}  [{finding['kind']}{flag}]"
+        )
+    return lines
 
 
 def _role_lines(result: dict[str, Any]) -> list[str]:
