@@ -54,20 +54,6 @@ def _rcp_services() -> frozenset[str]:
     return frozenset(str(name).lower() for name in load_json("rcpSupportedServices.json"))
 
 
-_PRINCIPAL_KEY_PREFIXES = ("aws:principal", "aws:username", "aws:userid", "aws:source", "aws:calledvia")
-
-
-def _reads_principal(statement: Statement) -> bool:
-    """Whether a statement's answer can differ between callers of one account."""
-    if statement.not_principals is not None or statement.principals not in (None, {"*": ("*",)}):
-        return True
-    for block in statement.conditions.values():
-        for key, value in block.items():
-            if key.lower().startswith(_PRINCIPAL_KEY_PREFIXES) or "${" in str(value):
-                return True
-    return any("${" in pattern for pattern in (*(statement.resources or ()), *(statement.not_resources or ())))
-
-
 @dataclass(frozen=True, slots=True)
 class Principal:
     """A user or role of the snapshot, with the records the authorizer needs."""
@@ -474,7 +460,7 @@ class Authorizer:
         cached = self._organization_keys.get(refs)
         if cached is None:
             statements = [statement for level in levels for statement in level]
-            cached = "" if any(_reads_principal(statement) for statement in statements) else refs
+            cached = "" if any(statement.reads_principal() for statement in statements) else refs
             self._organization_keys[refs] = cached
         if not cached:
             return None

@@ -33,7 +33,7 @@ from engine.conditions import (
     substitute_variables,
 )
 from engine.errors import PolicyError
-from engine.matching import action_matches, arn_matches, arn_pattern_covers, arn_pattern_intersects
+from engine.matching import arn_matches, arn_pattern_covers, arn_pattern_intersects
 from engine.policy import Statement
 from engine.principals import (
     MatchKind,
@@ -149,13 +149,6 @@ class _Trace:
     present: frozenset[str] = frozenset()  # the request's condition keys in lower case
 
 
-def _action_applies(statement: Statement, action: str) -> bool:
-    if statement.actions is not None:
-        return any(action_matches(pattern, action) for pattern in statement.actions)
-    assert statement.not_actions is not None
-    return not any(action_matches(pattern, action) for pattern in statement.not_actions)
-
-
 def _pattern_applies(pattern: str, request: Request, *, is_allow: bool) -> bool:
     if not request.resource_is_set:
         return arn_matches(pattern, request.resource)
@@ -208,7 +201,7 @@ def _missing_of(keys: Iterable[str], trace: _Trace) -> set[str]:
 
 def _match_statement(statement: Statement, request: Request, trace: _Trace, *, check_principal: bool) -> _Match | None:
     """Evaluate one statement; None when it does not apply to the request at all."""
-    if not _action_applies(statement, request.action):
+    if not statement.covers_action(request.action):
         return None
     principal: MatchKind | None = None
     principal_applies = Truth.TRUE
@@ -394,7 +387,7 @@ def _boundary_not_principal_denies(
             continue
         if not_principal_exemption(statement.not_principals, principal) != "exempt":
             continue  # already applied as an ordinary NotPrincipal deny
-        if not _action_applies(statement, request.action) or _resource_truth(statement, request, trace) is Truth.FALSE:
+        if not statement.covers_action(request.action) or _resource_truth(statement, request, trace) is Truth.FALSE:
             continue
         outcome = evaluate_conditions(statement.conditions, request.context)
         if outcome.truth is not Truth.FALSE:

@@ -36,7 +36,7 @@ from engine.authorizer import Authorizer
 from engine.conditions import ConditionClause
 from engine.evaluator import Decision, Evaluation
 from engine.inventory import Agent, AgentAlias, AgentVersion, KnowledgeBase, Role, Snapshot, User
-from engine.matching import action_matches, arn_pattern_intersects
+from engine.matching import arn_pattern_intersects
 from engine.model import (
     ASSUME_ROLE_ACTIONS,
     CONFIGURE_AGENT_ACTIONS,
@@ -59,7 +59,6 @@ from engine.sensitivity import Sensitivity
 logger = logging.getLogger(__name__)
 
 ANY_PRINCIPAL_ID = "*"
-_PRINCIPAL_KEY_PREFIXES = ("aws:principal", "aws:username", "aws:userid", "iam:resourcetag")
 
 
 @dataclass(slots=True)
@@ -109,7 +108,7 @@ class _Builder:
         # An SCP or RCP that reads the principal (aws:PrincipalArn, principal tags) makes
         # decisions differ between principals with the same policies, so none are cached.
         self.organization_depends_on_principal = any(
-            _depends_on_principal(statement)
+            statement.reads_principal()
             for policy in (snapshot.organization.policies if snapshot.organization else ())
             for statement in parse_policy(
                 dict(policy.document), PolicySource(PolicyKind.SCP, policy.arn, policy.name)
@@ -509,7 +508,7 @@ class _Builder:
             return frozenset()
         patterns: set[str] = set()
         for statement in statements:
-            if not statement.is_allow or not any(_statement_names_action(statement, action) for action in actions):
+            if not statement.is_allow or not any(statement.covers_action(action) for action in actions):
                 continue
             if statement.resources is None:
                 return self._all_targets(rel)
@@ -572,7 +571,7 @@ class _Builder:
             return None
         boundary = self.authorizer.boundary_statements(principal.arn) or ()
         for statement in (*statements, *boundary):
-            if _depends_on_principal(statement):
+            if statement.reads_principal():
                 return None
         role = self.authorizer.role(principal.arn)
         policy_ids = tuple(dict.fromkeys(statement.source.policy_id for statement in statements))
@@ -942,32 +941,9 @@ def _named_services(statements: Iterable[Statement]) -> set[str]:
     return services
 
 
-def _statement_names_action(statement: Statement, action: str) -> bool:
-    if statement.actions is not None:
-        return any(action_matches(pattern, action) for pattern in statement.actions)
-    return not any(action_matches(pattern, action) for pattern in statement.not_actions or ())
-
-
 def _may_allow(statements: Iterable[Statement], action: str) -> bool:
-    for statement in statements:
-        if not statement.is_allow:
-            continue
-        if statement.actions is not None and any(action_matches(p, action) for p in statement.actions):
-            return True
-        if statement.not_actions is not None and not any(action_matches(p, action) for p in statement.not_actions):
-            return True
-    return False
-
-
-def _depends_on_principal(statement: Statement) -> bool:
-    for pattern in (*(statement.resources or ()), *(statement.not_resources or ())):
-        if "${" in pattern:
-            return True
-    for block in statement.conditions.values():
-        for key, value in block.items():
-            if key.lower().startswith(_PRINCIPAL_KEY_PREFIXES) or "${" in str(value):
-                return True
-    return False
+    """Tell whether any Allow statement names the action, before conditions and resources."""
+    return any(statement.is_allow and statement.covers_action(action) for statement in statements)
 
 
 def principal_records(graph: DeputyGraph) -> list[User | Role]:

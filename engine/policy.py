@@ -15,6 +15,17 @@ from enum import StrEnum
 from typing import Any
 
 from engine.errors import PolicyError
+from engine.matching import action_matches
+
+# Condition keys whose values describe the caller or the service calling on its behalf.
+PRINCIPAL_KEY_PREFIXES = (
+    "aws:principal",
+    "aws:username",
+    "aws:userid",
+    "aws:source",
+    "aws:calledvia",
+    "iam:resourcetag",
+)
 
 
 class PolicyKind(StrEnum):
@@ -60,6 +71,28 @@ class Statement:
     @property
     def is_allow(self) -> bool:
         return self.effect == "Allow"
+
+    def covers_action(self, action: str) -> bool:
+        """Check the Action or NotAction element against one concrete action."""
+        if self.actions is not None:
+            return any(action_matches(pattern, action) for pattern in self.actions)
+        return not any(action_matches(pattern, action) for pattern in self.not_actions or ())
+
+    def reads_principal(self) -> bool:
+        """Tell whether the statement's effect can differ between two callers with the same policies.
+
+        That is the case when it names principals other than everyone, reads a key about the
+        caller or the calling service, or uses a policy variable.
+        """
+        if self.not_principals is not None or self.principals not in (None, {"*": ("*",)}):
+            return True
+        if any("${" in pattern for pattern in (*(self.resources or ()), *(self.not_resources or ()))):
+            return True
+        for block in self.conditions.values():
+            for key, value in block.items():
+                if key.lower().startswith(PRINCIPAL_KEY_PREFIXES) or "${" in str(value):
+                    return True
+        return False
 
     @property
     def ref(self) -> str:
