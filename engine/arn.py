@@ -46,7 +46,7 @@ def parse_arn(text: str) -> Arn:
 
 
 def is_arn(text: str) -> bool:
-    """Whether text has the shape of an ARN."""
+    """Tell whether text has the shape of an ARN."""
     try:
         parse_arn(text)
     except ValueError:
@@ -55,27 +55,27 @@ def is_arn(text: str) -> bool:
 
 
 def is_account_id(text: str) -> bool:
-    """Whether text is a 12-digit AWS account id."""
+    """Tell whether text is a 12-digit AWS account id."""
     return bool(_ACCOUNT_ID.match(text))
 
 
 def account_root_arn(account: str, partition: str = DEFAULT_PARTITION) -> str:
-    """The ARN that stands for a whole account in a `Principal` element."""
+    """Build the ARN that names a whole account in a `Principal` element."""
     return f"arn:{partition}:iam::{account}:root"
 
 
 def iam_arn(account: str, resource: str, partition: str = DEFAULT_PARTITION) -> str:
-    """An IAM ARN such as `arn:aws:iam::111122223333:role/path/name`."""
+    """Build an IAM ARN such as `arn:aws:iam::111122223333:role/path/name`."""
     return f"arn:{partition}:iam::{account}:{resource}"
 
 
 def s3_bucket_arn(bucket: str, partition: str = DEFAULT_PARTITION) -> str:
-    """The ARN of a bucket; bucket ARNs carry no region and no account."""
+    """Build the ARN of a bucket. Bucket ARNs carry no region and no account."""
     return f"arn:{partition}:s3:::{bucket}"
 
 
 def s3_objects_arn(bucket: str, partition: str = DEFAULT_PARTITION) -> str:
-    """The ARN pattern that covers every object in a bucket."""
+    """Build the ARN pattern that covers every object in a bucket."""
     return f"arn:{partition}:s3:::{bucket}/*"
 
 
@@ -85,14 +85,14 @@ def service_arn(service: str, region: str, account: str, resource: str, partitio
 
 
 def sts_assumed_role_arn(account: str, role_name: str, session: str, partition: str = DEFAULT_PARTITION) -> str:
-    """The ARN of a role session as AWS reports it in `aws:PrincipalArn` requests."""
+    """Build the ARN of a role session, as STS names it."""
     return f"arn:{partition}:sts::{account}:assumed-role/{role_name}/{session}"
 
 
 def role_arn_from_session(session_arn: str) -> str:
     """Map `arn:...:sts::ACCOUNT:assumed-role/NAME/SESSION` to the role's IAM ARN.
 
-    Role paths are not part of a session ARN, so the result has the root path; callers
+    Role paths are not part of a session ARN, so the result has the root path. Callers
     that know the role inventory look the role up by account and name instead.
     """
     arn = parse_arn(session_arn)
@@ -106,5 +106,5 @@ def role_arn_from_session(session_arn: str) -> str:
 
 
 def service_principal_suffix(partition: str) -> str:
-    """The DNS suffix of service principals (`bedrock.amazonaws.com`) in a partition."""
+    """Return the DNS suffix of service principals (`bedrock.amazonaws.com`) in a partition."""
     return "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"

@@ -1,4 +1,4 @@
-"""Answer "may this principal do this action on this resource?" over a whole snapshot.
+"""Decide "may this principal do this action on this resource?" over a whole snapshot.
 
 The `Authorizer` gathers, for one request, every policy AWS would consult (identity,
 group, boundary, SCPs along the organization tree, RCPs, the resource-based or trust
@@ -162,7 +162,7 @@ class Authorizer:
         return statements
 
     def identity_statements(self, principal_arn: str) -> tuple[Statement, ...]:
-        """Every identity-based statement of a user (with its groups) or a role."""
+        """Return every identity-based statement of a user (with its groups) or a role."""
         cached = self._identity_cache.get(principal_arn)
         if cached is not None:
             return cached
@@ -317,7 +317,7 @@ class Authorizer:
         given: Mapping[str, tuple[str, ...]] | None = None,
         source_arn: str | None = None,
     ) -> RequestContext:
-        """The request context: derived keys, then the caller's `given` values over them."""
+        """Build the request context: derived keys, then the caller's `given` values over them."""
         values: dict[str, tuple[str, ...]] = {}
         self._principal_keys(principal, values)
         self._resource_keys(resource_arn, resource_account, values)
@@ -413,7 +413,7 @@ class Authorizer:
         resource_arn: str,
         resource_account: str | None,
     ) -> PolicySet:
-        """Every policy AWS consults for this caller, action and resource."""
+        """Collect every policy AWS consults for this caller, action and resource."""
         service = action.partition(":")[0].lower()
         is_assume = action.lower() in {
             "sts:assumerole",
@@ -452,7 +452,7 @@ class Authorizer:
         scp_levels: tuple[tuple[Statement, ...], ...] | None,
         rcp_levels: tuple[tuple[Statement, ...], ...] | None,
     ) -> str | None:
-        """A cache key for the SCP and RCP answer, or None when it may differ between principals."""
+        """Return a cache key for the SCP and RCP result, or None when it may differ between principals."""
         if not self.graph_mode or (scp_levels is None and rcp_levels is None):
             return None
         levels = (*(scp_levels or ()), *(rcp_levels or ()))
@@ -485,7 +485,7 @@ class Authorizer:
         return evaluate(request, self.policy_set(principal, action, resource_arn, resource_account))
 
     def account_of_resource(self, resource_arn: str, principal: RequestPrincipal | None = None) -> str | None:
-        """The account that owns a resource; S3 ARNs carry none, so the inventory decides."""
+        """Return the account that owns a resource. S3 ARNs carry none, so the inventory decides."""
         base = resource_arn.split("/", 1)[0] if ":s3:::" in resource_arn else resource_arn
         if base in self._resource_accounts:
             return self._resource_accounts[base]
@@ -498,7 +498,7 @@ class Authorizer:
         return principal.account if principal is not None else None
 
     def service_principal(self, service: str) -> RequestPrincipal:
-        """A service principal such as `bedrock.amazonaws.com` in this snapshot's partition."""
+        """Return a service principal such as `bedrock.amazonaws.com` in this snapshot's partition."""
         return RequestPrincipal(
             PrincipalKind.SERVICE,
             f"{service}.{service_principal_suffix(self.partition)}",

@@ -1,13 +1,13 @@
 """AWS's policy evaluation logic over one request.
 
 The order follows the IAM User Guide page "Policy evaluation logic"
-(reference_policies_evaluation-logic): an explicit Deny in any policy wins; then
-RCPs of the resource's account and SCPs of the principal's account must each allow
-at every level of the organization tree; then, within one account, a resource-based
-policy that names the user or session ARN grants on its own, one that names the role
-ARN grants within the role's permissions boundary, and otherwise the identity-based
-policies and the boundary must both allow. Across accounts both sides must allow.
-Role trust policies must allow the caller in every case.
+(reference_policies_evaluation-logic). An explicit Deny in any policy wins. Then the
+SCPs of the principal's account must allow at every level of the organization tree,
+and the RCPs of the resource's account must not deny. Within one account, a
+resource-based policy that names the user or session ARN grants on its own, and one
+that names the role ARN grants within the role's permissions boundary. Otherwise the
+identity-based policies and the boundary must both allow. Across accounts both sides
+must allow, and role trust policies must allow the caller in every case.
 
 Every check is three-valued: a statement whose conditions depend on a value that the
 snapshot cannot know makes the result `conditional`, and the result carries those
@@ -54,12 +54,13 @@ class Decision(StrEnum):
 class PolicySet:
     """Every policy that applies to one request, sorted into AWS's policy types.
 
-    `boundary`, `scp_levels` and `rcp_levels` are None when that type does not apply
-    (no boundary; an account outside an organization, the management account or a
-    service-linked role for SCPs). Each SCP or RCP level holds the policies attached
-    to one node of the organization tree (root, each OU, the account), and every
-    level must allow. `resource` is the resource-based policy, or the trust policy
-    for `sts:AssumeRole`, in which case `resource_policy_required` is True.
+    `boundary`, `scp_levels` and `rcp_levels` are None when that type does not apply.
+    That is the case without a boundary, and for SCPs in an account outside an
+    organization, in the management account or for a service-linked role. Each SCP or
+    RCP level contains the policies attached to one node of the organization tree (root,
+    each OU, the account). Every SCP level must allow, and no RCP level may deny.
+    `resource` is the resource-based policy, or the trust policy for `sts:AssumeRole`,
+    in which case `resource_policy_required` is True.
     """
 
     identity: tuple[Statement, ...] = ()
@@ -142,7 +143,7 @@ class _Match:
 
 @dataclass(slots=True)
 class _Trace:
-    """What the evaluation of one request has seen so far."""
+    """Record of the statements and keys that the evaluation of one request has met."""
 
     matches: list[_Match] = field(default_factory=list)
     missing: set[str] = field(default_factory=set)
@@ -178,7 +179,7 @@ def _resource_truth(statement: Statement, request: Request, trace: _Trace) -> Tr
             hits.append(_pattern_applies(substitution.text, request, is_allow=statement.is_allow))
         else:
             # NotResource: a Deny applies to the whole set only if no excluded pattern
-            # touches it; an Allow applies if some member is outside every excluded pattern.
+            # touches it. An Allow applies if some member is outside every excluded pattern.
             excluded = (
                 arn_pattern_intersects(substitution.text, request.resource)
                 if request.resource_is_set and not statement.is_allow
@@ -226,7 +227,7 @@ def _match_statement(statement: Statement, request: Request, trace: _Trace, *, c
 
 
 def _principal_truth(statement: Statement, principal: RequestPrincipal) -> tuple[MatchKind | None, Truth]:
-    """How the statement's Principal or NotPrincipal names the caller, and whether it applies."""
+    """Return how the statement's Principal or NotPrincipal names the caller, and whether it applies."""
     if statement.principals is not None:
         kind = principal_match(statement.principals, principal)
         return kind, Truth.TRUE if kind is not None else Truth.FALSE
@@ -402,7 +403,7 @@ def _grant(
     resource_allows: list[_Match],
     boundary_ok: Truth,
 ) -> tuple[Truth, str]:
-    """Whether some policy grants the request, before denies and organization policies."""
+    """Decide whether some policy grants the request, before denies and organization policies."""
     principal = request.principal
 
     def by_kind(*kinds: MatchKind) -> Truth:

@@ -2,10 +2,11 @@
 
 Permission edges are never guessed from policy text: each one is the result of a full
 policy evaluation (`engine.authorizer`) for a concrete principal, action and resource.
-To keep that affordable for tens of thousands of principals, candidates are pruned
-before evaluation: a principal is only checked against resources of a type when one
-of its identity-based Allow statements names a matching action, or when the
-resource's own policy names the principal, its account or everyone. Decisions that do
+Candidates are pruned before evaluation so that tens of thousands of principals stay
+affordable. A principal is checked against a resource only when one of its
+identity-based Allow statements names a matching action and a Resource pattern that
+can cover it, or when the resource's own policy names the principal, its account or
+everyone. Decisions that do
 not depend on who the principal is (no policy variables, no principal condition keys,
 no resource-based policy) are cached per distinct set of policies.
 
@@ -136,7 +137,7 @@ class _Builder:
         self._note_missing_policies()
         self._mark_service_only_roles()
         logger.info(
-            "built graph: %s nodes, %s edges, %s policy evaluations (%s answered from cache)",
+            "built graph: %s nodes, %s edges, %s policy evaluations (%s taken from the cache)",
             self.graph.number_of_nodes(),
             self.graph.number_of_edges(),
             self.evaluations,
@@ -465,8 +466,8 @@ class _Builder:
     def _add_session_grants(self, node_id: str, principal: RequestPrincipal) -> None:
         """Edges from bucket and function policies that name one session of this role.
 
-        Whoever calls AssumeRole picks the session name, so a principal that can assume
-        the role can act as the named session; the edge says which name is needed.
+        The caller of AssumeRole picks the session name, so a principal that can assume
+        the role can act as the named session. The edge states which name is needed.
         """
         if principal.kind is not PrincipalKind.ROLE_SESSION:
             return
@@ -500,8 +501,8 @@ class _Builder:
     def _targets_in_scope(self, rel: Rel, statements: tuple[Statement, ...], actions: list[str]) -> frozenset[str]:
         """Targets that some Allow statement for these actions could cover, from its Resource patterns.
 
-        The answer depends only on the patterns, so it is computed once per distinct set of
-        patterns. A statement with NotResource, a policy variable or a pattern that starts
+        The result depends only on the patterns, so it is computed once per distinct set
+        of patterns. A statement with NotResource, a policy variable or a pattern that starts
         with a wildcard keeps every target in scope; the full evaluation decides the rest.
         """
         if not actions:
@@ -555,8 +556,8 @@ class _Builder:
         entries = {ANY_PRINCIPAL_ID, principal.arn}
         if principal.unique_id:
             entries.add(principal.unique_id)
-        # A trust in an account delegates to the caller's own policies, so only callers
-        # with an Allow that names sts:AssumeRole can pass it; the rest need no evaluation.
+        # A trust in an account delegates to the caller's own policies. Only callers with an
+        # Allow that names sts:AssumeRole can pass it, so the rest need no evaluation.
         if principal.account and _may_allow(self.authorizer.identity_statements(principal.arn), "sts:AssumeRole"):
             entries |= {principal.account, account_root_arn(principal.account, self.partition)}
         arns: set[str] = set()
@@ -566,7 +567,7 @@ class _Builder:
         return [role for role in roles if role is not None]
 
     def _fingerprint(self, principal: RequestPrincipal, statements: tuple[Statement, ...]) -> tuple[object, ...] | None:
-        """A cache key for decisions that depend only on the policies, or None."""
+        """Return a cache key for decisions that depend only on the policies, or None."""
         if self.organization_depends_on_principal:
             return None
         boundary = self.authorizer.boundary_statements(principal.arn) or ()
@@ -782,9 +783,9 @@ class _Builder:
     def _add_knowledge_base_retrieval(self) -> None:
         """Mark whether each agent version's execution role may query its knowledge bases.
 
-        The agent retrieves with its execution role (the Bedrock User Guide page "Create a
+        The agent retrieves with its execution role. The Bedrock User Guide page "Create a
         service role for Amazon Bedrock Agents" lists permissions to query the knowledge
-        bases among the role's required permissions), so a role that may not call
+        bases among the role's required permissions. So a role that may not call
         `bedrock:Retrieve` on a knowledge base gives no path through it.
         """
         edges = [
@@ -845,7 +846,7 @@ class _Builder:
 
 
 def edge_properties(rel: Rel, actions: list[str], evaluations: list[Evaluation]) -> dict[str, Any]:
-    """The explanation a permission edge carries: actions, statements, conditions, sentence."""
+    """Build the explanation a permission edge carries: actions, statements, conditions, sentence."""
     conditional = all(evaluation.decision is Decision.CONDITIONAL for evaluation in evaluations)
     statements: dict[str, dict[str, Any]] = {}
     conditions: list[dict[str, Any]] = []
@@ -879,7 +880,7 @@ def edge_properties(rel: Rel, actions: list[str], evaluations: list[Evaluation])
 
 
 def condition_json(clause: ConditionClause, effect: str) -> dict[str, Any]:
-    """A condition left undecided; `effect` is `allow-if` (needed) or `deny-if` (blocks)."""
+    """Describe an undecided condition. `effect` is `allow-if` (needed) or `deny-if` (blocks)."""
     return {
         "effect": effect,
         "operator": clause.operator,
@@ -919,7 +920,7 @@ def _account(entry: str) -> str | None:
 
 
 def _named_entries(statements: Iterable[Statement]) -> set[str]:
-    """The AWS principal entries (ARNs, account ids, `*`) that Allow statements name."""
+    """Collect the AWS principal entries (ARNs, account ids, `*`) that Allow statements name."""
     entries: set[str] = set()
     for statement in statements:
         if not statement.is_allow:
@@ -947,5 +948,5 @@ def _may_allow(statements: Iterable[Statement], action: str) -> bool:
 
 
 def principal_records(graph: DeputyGraph) -> list[User | Role]:
-    """Every user and role of the snapshot, sorted by ARN."""
+    """Return every user and role of the snapshot, sorted by ARN."""
     return [*graph.authorizer.users(), *graph.authorizer.roles()]

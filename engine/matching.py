@@ -3,7 +3,7 @@
 IAM wildcards are `*` (any run of characters, including none) and `?` (exactly one
 character). Action names match case-insensitively and ARNs case-sensitively, as the
 IAM User Guide states for the Action and Resource elements. Within an ARN, wildcards
-in the first five colon-separated segments stay inside their segment; the resource
+in the first five colon-separated segments stay inside their segment. The resource
 segment (everything after the fifth colon) is matched as one string.
 
 Besides matching a concrete value, the graph needs to ask about a *set* of resources,
@@ -33,7 +33,7 @@ def _glob_regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
 
 
 def glob_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
-    """Whether an IAM wildcard pattern matches a whole value."""
+    """Tell whether an IAM wildcard pattern matches a whole value."""
     if pattern == "*":
         return True
     if "*" not in pattern and "?" not in pattern:
@@ -42,7 +42,7 @@ def glob_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
 
 
 def action_matches(pattern: str, action: str) -> bool:
-    """Whether an Action/NotAction entry such as `s3:Get*` matches `s3:GetObject`."""
+    """Tell whether an Action/NotAction entry such as `s3:Get*` matches `s3:GetObject`."""
     return glob_match(pattern, action, ignore_case=True)
 
 
@@ -51,7 +51,7 @@ def _split_arn(text: str) -> list[str]:
 
 
 def arn_matches(pattern: str, arn: str) -> bool:
-    """Whether a Resource pattern matches a concrete ARN, segment by segment.
+    """Tell whether a Resource pattern matches a concrete ARN, segment by segment.
 
     A pattern with fewer than six segments (such as `arn:aws:s3:*`) lets its last
     segment run over the rest of the ARN, so that a short pattern never hides access.
@@ -74,7 +74,7 @@ def arn_matches(pattern: str, arn: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def glob_intersects(left: str, right: str) -> bool:
-    """Whether some string matches both wildcard patterns (case-sensitive)."""
+    """Tell whether some string matches both wildcard patterns (case-sensitive)."""
     return _intersects(left, right, 0, 0, {})
 
 
@@ -105,7 +105,7 @@ def _advance_other(a: str, b: str, i: int, j: int, memo: dict[tuple[int, int], b
 
 @lru_cache(maxsize=65536)
 def glob_covers(pattern: str, prefix: str) -> bool:
-    """Whether `pattern` matches every string that starts with `prefix`.
+    """Tell whether `pattern` matches every string that starts with `prefix`.
 
     Used for Deny statements against a resource set `prefix*`: the deny removes the
     whole set only when, after matching `prefix` literally, the rest of the pattern
@@ -133,14 +133,14 @@ def _covers(pattern: str, prefix: str, i: int, j: int, memo: dict[tuple[int, int
 
 
 def arn_pattern_intersects(pattern: str, resource_set: str) -> bool:
-    """Whether a Resource pattern matches at least one ARN of a set written as a pattern."""
+    """Tell whether a Resource pattern matches at least one ARN of a set written as a pattern."""
     if pattern == "*" or resource_set == "*":
         return True
     return glob_intersects(pattern, resource_set)
 
 
 def arn_pattern_covers(pattern: str, resource_set: str) -> bool:
-    """Whether a Resource pattern matches every ARN of a set `PREFIX*`.
+    """Tell whether a Resource pattern matches every ARN of a set `PREFIX*`.
 
     A set without a trailing `*` is one concrete ARN and uses `arn_matches`.
     """

@@ -3,7 +3,7 @@
 A request comes from an IAM user, a role session, an AWS service principal, an
 external account whose policies the snapshot does not hold, or an anonymous caller.
 `principal_match` says in which way a resource-based policy names that caller,
-because AWS treats the ways differently: a grant to a user or session ARN stands
+because AWS treats the ways differently: a grant to a user or session ARN is enough
 on its own, a grant to a role ARN is still limited by the role's permissions
 boundary, and a grant to an account only delegates to that account's policies.
 """

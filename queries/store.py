@@ -54,7 +54,7 @@ class StoreError(DeputyError):
 
 @dataclass(frozen=True, slots=True)
 class Neo4jSettings:
-    """Where the graph store lives; values come from the CLI, then the environment."""
+    """Connection settings of the graph store, taken from the CLI, then the environment."""
 
     uri: str = DEFAULT_URI
     user: str = DEFAULT_USER
@@ -93,7 +93,7 @@ def _now() -> str:
 
 
 def _scalar(value: Any) -> Any:
-    """A value Neo4j can store: scalars and lists of scalars pass, others become JSON text."""
+    """Convert a value to one Neo4j can store: scalars and lists of scalars pass, others become JSON text."""
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, list | tuple) and all(isinstance(item, str | int | float | bool) for item in value):
@@ -145,7 +145,7 @@ class GraphStore:
 
     @classmethod
     def connect(cls, settings: Neo4jSettings) -> GraphStore:
-        """Open a driver and check that the server answers; raise StoreError with the fix if not."""
+        """Open a driver and check that the server responds. Raise StoreError with the fix if not."""
         if not settings.password:
             raise StoreError("NEO4J_PASSWORD is not set; export the password of the Neo4j user")
         driver = GraphDatabase.driver(settings.uri, auth=(settings.user, settings.password))
@@ -290,7 +290,7 @@ class GraphStore:
     def _delete_build_nodes(self, build_id: str) -> int:
         """Delete a build in bounded transactions: its relationships first, then its nodes.
 
-        A DETACH DELETE of thousands of well-connected nodes holds all their relationships
+        A DETACH DELETE of thousands of well-connected nodes keeps all their relationships
         in one transaction and can exceed the server's transaction memory limit.
         """
         while True:
@@ -336,7 +336,7 @@ class GraphStore:
         return removed
 
     def builds(self) -> list[BuildRecord]:
-        """Every build record, newest first."""
+        """Return every build record, newest first."""
         with self.driver.session(database=self.database) as session:
             records = session.execute_read(
                 lambda tx: list(
@@ -356,7 +356,7 @@ class GraphStore:
         return next((record for record in self.builds() if record.build_id == build_id), None)
 
     def current_build(self) -> str | None:
-        """The id of the build that readers use, or None before the first load."""
+        """Return the id of the build that readers use, or None before the first load."""
         with self.driver.session(database=self.database) as session:
             row = session.execute_read(
                 lambda tx: tx.run("MATCH (:DeputyCurrent)-[:CURRENT]->(b:DeputyBuild) RETURN b.id AS id").single()

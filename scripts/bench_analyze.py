@@ -48,7 +48,7 @@ LOADED_LINE = "ingest.snapshot: loaded snapshot"
 BUILT_PREFIX = "engine.graph: built graph"
 BUILT_LINE = re.compile(
     r"engine\.graph: built graph: (?P<nodes>\d+) nodes, (?P<edges>\d+) edges, "
-    r"(?P<evaluations>\d+) policy evaluations \((?P<cached>\d+) answered from cache\)"
+    r"(?P<evaluations>\d+) policy evaluations \((?P<cached>\d+) taken from the cache\)"
 )
 SUMMARY_KEY = '"summary": '
 # The summary is the second key of the analysis JSON, so it arrives within the first bytes.
