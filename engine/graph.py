@@ -71,6 +71,9 @@ class DeputyGraph:
     authorizer: Authorizer
     sensitivity: Sensitivity
     notes: list[str] = field(default_factory=list)
+    # Walks that engine.paths shares between principals; the graph never changes after
+    # build_graph returns, so nothing in it goes stale.
+    path_cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def node(self, node_id: str) -> dict[str, Any]:
         return dict(self.graph.nodes[node_id])

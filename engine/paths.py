@@ -24,6 +24,7 @@ unconditional path through an agent.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -134,24 +135,13 @@ def _structural_move(
     return None
 
 
-def reach_from(deputy: DeputyGraph, principal: str, *, agents: bool = True, functions: bool = True) -> list[Reach]:
-    """Every target a principal reaches, with one explaining path for each (target, access).
+PASSES = ((False, False), (False, True), (True, False), (True, True))
+"""The four passes of a walk, strongest first, as (allow weak, allow conditional)."""
 
-    The path is chosen in four passes, each a breadth-first walk: strong paths over
-    unconditional edges, strong paths over any edge, then the same two allowing the
-    agent's own execution role. The first pass that reaches a (target, access) gives its
-    path, so `conditional` means no unconditional path of that strength exists and
-    `weak` means no strong path exists. With `agents=False` and `functions=False` only
-    the principal's own permissions and role assumption are followed: its direct reach.
-    """
-    if principal not in deputy.graph:
-        return []
-    chosen: dict[tuple[str, str], Reach] = {}
-    for allow_weak, allow_conditional in ((False, False), (False, True), (True, False), (True, True)):
-        walk = _Walk(agents=agents, functions=functions, weak=allow_weak, conditional=allow_conditional)
-        for reach in _breadth_first(deputy, principal, walk):
-            chosen.setdefault((reach.target, reach.access), reach)
-    return sorted(chosen.values(), key=lambda reach: (reach.target, reach.access))
+AGENT_TABLE_CACHE_SIZE = 512
+"""How many agent-side walks one graph keeps, oldest dropped first. Principals with the
+same invocable aliases at the same distances share one walk."""
+_CACHE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,34 +163,138 @@ class _Walk:
         return self.conditional or not step.properties.get("conditional")
 
 
-def _breadth_first(deputy: DeputyGraph, principal: str, walk: _Walk) -> Iterator[Reach]:
-    start = _State(principal, False, False)
-    parents: dict[_State, tuple[_State, Step] | None] = {start: None}
-    queue: deque[_State] = deque([start])
-    seen: set[tuple[str, str]] = set()
-    while queue:
-        state = queue.popleft()
-        for step, following, access in _next_steps(deputy, state):
-            if not walk.allows(step, following):
-                continue
-            if access is not None:
-                if (step.target, access) in seen:
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """One (target, access) that a pass reached, with the first path breadth-first order gave."""
+
+    steps: tuple[Step, ...]
+    weak: bool
+    through_agent: bool
+
+
+# A finished agent-side walk: for each (target, access), the alias it was reached from,
+# the steps after that alias, and whether the path used the agent's own execution role.
+_AgentTable = dict[tuple[str, str], tuple[str, tuple[Step, ...], bool]]
+
+
+@dataclass(slots=True)
+class _PassResult:
+    """What one pass reached without and with an agent on the way."""
+
+    own: dict[tuple[str, str], _Found]
+    agent: dict[tuple[str, str], _Found]
+
+
+def _run_passes(deputy: DeputyGraph, principal: str, *, agents: bool, functions: bool) -> list[_PassResult]:
+    """Walk from a principal in each of the four passes.
+
+    Each pass is one breadth-first walk, split where it enters an agent alias. The part
+    before any alias depends on the principal and is walked every time. Beyond an alias
+    the walk no longer depends on who invoked it, so that part is a multi-source walk from
+    the aliases entered, at the distances they were entered at, and its table is cached on
+    the graph for every principal with the same entries.
+    """
+    results: list[_PassResult] = []
+    for allow_weak, allow_conditional in PASSES:
+        walk = _Walk(agents=agents, functions=functions, weak=allow_weak, conditional=allow_conditional)
+        own, entries = _walk_before_agents(deputy, principal, walk)
+        agent: dict[tuple[str, str], _Found] = {}
+        if entries:
+            table = _agent_table(deputy, walk, {alias: len(prefix) for alias, prefix in entries.items()})
+            for key, (alias, suffix, weak) in table.items():
+                agent[key] = _Found((*entries[alias], *suffix), weak, True)
+        results.append(_PassResult(own, agent))
+    return results
+
+
+def _walk_before_agents(
+    deputy: DeputyGraph, start: str, walk: _Walk
+) -> tuple[dict[tuple[str, str], _Found], dict[str, tuple[Step, ...]]]:
+    """Walk breadth-first from a node until the walk enters an agent alias.
+
+    Returns what was reached on the way, and for each alias entered the path to it
+    (ending with the CAN_INVOKE_AGENT step).
+    """
+    origin = _State(start, False, False)
+    parents: dict[_State, tuple[_State, Step] | None] = {origin: None}
+    found: dict[tuple[str, str], _Found] = {}
+    entries: dict[str, tuple[Step, ...]] = {}
+    frontier = [origin]
+    while frontier:
+        next_frontier: list[_State] = []
+        for state in frontier:
+            for step, following, access in _next_steps(deputy, state):
+                if not walk.allows(step, following):
                     continue
-                seen.add((step.target, access))
-                steps = (*_steps_to(parents, state), step)
-                yield Reach(
-                    principal=principal,
-                    target=step.target,
-                    access=access,
-                    steps=steps,
-                    through_agent=state.through_agent,
-                    weak=state.weak,
-                    conditional=any(s.properties.get("conditional") for s in steps),
-                )
-                continue
-            if following not in parents:
-                parents[following] = (state, step)
-                queue.append(following)
+                if access is not None:
+                    key = (step.target, access)
+                    if key not in found:
+                        found[key] = _Found((*_steps_to(parents, state), step), state.weak, state.through_agent)
+                    continue
+                if following.through_agent and not state.through_agent:
+                    if step.target not in entries:
+                        entries[step.target] = (*_steps_to(parents, state), step)
+                    continue
+                if following not in parents:
+                    parents[following] = (state, step)
+                    next_frontier.append(following)
+        frontier = next_frontier
+    return found, entries
+
+
+def _agent_table(deputy: DeputyGraph, walk: _Walk, entries: dict[str, int]) -> _AgentTable:
+    """The cached multi-source walk from agent aliases entered at the given distances."""
+    key = (walk, frozenset(entries.items()))
+    cache = deputy.path_cache
+    with _CACHE_LOCK:
+        table: _AgentTable | None = cache.get(key)
+    if table is None:
+        table = _walk_from_aliases(deputy, walk, entries)
+        with _CACHE_LOCK:
+            while len(cache) >= AGENT_TABLE_CACHE_SIZE:
+                cache.pop(next(iter(cache)))
+            cache[key] = table
+    return table
+
+
+def _walk_from_aliases(deputy: DeputyGraph, walk: _Walk, entries: dict[str, int]) -> _AgentTable:
+    """Breadth-first walk from several aliases, each joining when the walk reaches its distance.
+
+    An alias entered at distance d starts at level d, so the first path found to each
+    target is a shortest one over all the aliases, as one walk from the principal gives.
+    """
+    joining: dict[int, list[str]] = {}
+    for alias, distance in entries.items():
+        joining.setdefault(distance, []).append(alias)
+    last_join = max(joining)
+    level = min(joining)
+    parents: dict[_State, tuple[_State, Step] | None] = {}
+    table: _AgentTable = {}
+    frontier: list[_State] = []
+    while frontier or level <= last_join:
+        for alias in sorted(joining.get(level, ())):
+            state = _State(alias, False, True)
+            if state not in parents:
+                parents[state] = None
+                frontier.append(state)
+        next_frontier: list[_State] = []
+        for state in frontier:
+            for step, following, access in _next_steps(deputy, state):
+                if not walk.allows(step, following):
+                    continue
+                if access is not None:
+                    target_key = (step.target, access)
+                    if target_key not in table:
+                        steps = _steps_to(parents, state)
+                        origin = steps[0].source if steps else state.node
+                        table[target_key] = (origin, (*steps, step), state.weak)
+                    continue
+                if following not in parents:
+                    parents[following] = (state, step)
+                    next_frontier.append(following)
+        frontier = next_frontier
+        level += 1
+    return table
 
 
 def _steps_to(parents: dict[_State, tuple[_State, Step] | None], state: _State) -> list[Step]:
@@ -213,38 +307,109 @@ def _steps_to(parents: dict[_State, tuple[_State, Step] | None], state: _State) 
     return list(reversed(steps))
 
 
+def _choose(result: _PassResult, key: tuple[str, str]) -> _Found | None:
+    """The shorter of a pass's two paths to one (target, access); a path through an agent wins a tie."""
+    own = result.own.get(key)
+    agent = result.agent.get(key)
+    if own is None or (agent is not None and len(agent.steps) <= len(own.steps)):
+        return agent
+    return own
+
+
+def _reach(principal: str, key: tuple[str, str], found: _Found) -> Reach:
+    return Reach(
+        principal=principal,
+        target=key[0],
+        access=key[1],
+        steps=found.steps,
+        through_agent=found.through_agent,
+        weak=found.weak,
+        conditional=any(step.properties.get("conditional") for step in found.steps),
+    )
+
+
+def _reached_keys(results: list[_PassResult]) -> set[tuple[str, str]]:
+    keys: set[tuple[str, str]] = set()
+    for result in results:
+        keys.update(result.own)
+        keys.update(result.agent)
+    return keys
+
+
+def _first_choice(results: list[_PassResult], key: tuple[str, str]) -> _Found:
+    for result in results:
+        found = _choose(result, key)
+        if found is not None:
+            return found
+    raise KeyError(key)
+
+
+def reach_from(deputy: DeputyGraph, principal: str, *, agents: bool = True, functions: bool = True) -> list[Reach]:
+    """Every target a principal reaches, with one explaining path for each (target, access).
+
+    The path is chosen in four passes, each a breadth-first walk: strong paths over
+    unconditional edges, strong paths over any edge, then the same two allowing the
+    agent's own execution role. The first pass that reaches a (target, access) gives its
+    path, so `conditional` means no unconditional path of that strength exists and
+    `weak` means no strong path exists. With `agents=False` and `functions=False` only
+    the principal's own permissions and role assumption are followed: its direct reach.
+    """
+    if principal not in deputy.graph:
+        return []
+    results = _run_passes(deputy, principal, agents=agents, functions=functions)
+    reaches = [_reach(principal, key, _first_choice(results, key)) for key in _reached_keys(results)]
+    return sorted(reaches, key=lambda reach: (reach.target, reach.access))
+
+
 def blast_radius(deputy: DeputyGraph, principal: str, *, sensitive_only: bool = True) -> list[Reach]:
     """Every (sensitive) target a principal reaches, each flagged when it is a confused deputy.
 
-    A path through an agent is a confused deputy unless the principal has an
-    unconditional direct path to the same (target, access), or has only a conditional
-    one while the path through the agent is conditional too.
+    A target is a confused deputy when a path through an agent reaches it and the
+    principal has no unconditional direct path to the same (target, access), or has only
+    a conditional one while the strongest path through the agent is unconditional. Then
+    that path through the agent is the one shown, even where invoking a Lambda function
+    directly would be shorter. Otherwise the path is the one `reach_from` chooses.
     """
-    # NOTE: only the chosen path is judged, so when a direct Lambda invocation reaches a
-    # target in fewer steps than an agent does, the agent path is neither shown nor flagged.
-    direct = {(r.target, r.access): r for r in reach_from(deputy, principal, agents=False, functions=False)}
+    if principal not in deputy.graph:
+        return []
+    nodes = deputy.graph.nodes
+    results = _run_passes(deputy, principal, agents=True, functions=True)
+    direct_results = _run_passes(deputy, principal, agents=False, functions=False)
     result: list[Reach] = []
-    for reach in reach_from(deputy, principal):
-        if sensitive_only and not deputy.graph.nodes[reach.target].get("sensitive"):
+    for key in sorted(_reached_keys(results)):
+        if sensitive_only and not nodes[key[0]].get("sensitive"):
             continue
-        own = direct.get((reach.target, reach.access))
-        confused = reach.through_agent and (own is None or (own.conditional and not reach.conditional))
-        result.append(replace(reach, confused_deputy=confused))
+        through_agent = next((r.agent[key] for r in results if key in r.agent), None)
+        own_found = next((r.own[key] for r in direct_results if key in r.own), None)
+        if through_agent is not None:
+            agent_reach = _reach(principal, key, through_agent)
+            own = _reach(principal, key, own_found) if own_found is not None else None
+            if own is None or (own.conditional and not agent_reach.conditional):
+                result.append(replace(agent_reach, confused_deputy=True))
+                continue
+        result.append(_reach(principal, key, _first_choice(results, key)))
     return result
 
 
 def invokers(deputy: DeputyGraph) -> list[str]:
-    """Users and roles that can invoke some agent alias, directly or by assuming roles."""
+    """Users and roles that can invoke some agent alias, directly or by assuming roles.
+
+    A walk backwards over CAN_ASSUME from every principal with a CAN_INVOKE_AGENT edge
+    finds them all at once.
+    """
     graph = deputy.graph
-    found: list[str] = []
-    for node, data in graph.nodes(data=True):
-        if data["label"] not in PRINCIPAL_LABELS:
-            continue
-        if any(
-            reach.through_agent or graph.nodes[reach.target]["label"] == Label.AGENT_ALIAS
-            for reach in _alias_reach(deputy, node)
-        ):
-            found.append(node)
+    found: set[str] = set()
+    queue: deque[str] = deque()
+    for source, _, rel in graph.edges(keys=True):
+        if rel == Rel.CAN_INVOKE_AGENT and graph.nodes[source]["label"] in PRINCIPAL_LABELS and source not in found:
+            found.add(source)
+            queue.append(source)
+    while queue:
+        node = queue.popleft()
+        for source, _, rel in graph.in_edges(node, keys=True):
+            if rel == Rel.CAN_ASSUME and source not in found and graph.nodes[source]["label"] in PRINCIPAL_LABELS:
+                found.add(source)
+                queue.append(source)
     return sorted(found)
 
 

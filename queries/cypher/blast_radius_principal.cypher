@@ -7,7 +7,8 @@
 //
 // Paths are chosen as the embedded engine chooses them (engine/paths.py): four passes,
 // strong before weak (a weak path uses an agent's own execution role) and unconditional
-// before conditional; the first pass that reaches a (resource, access) gives the path.
+// before conditional; the first pass that reaches a (resource, access) gives the path,
+// except that a confused deputy is shown by its strongest path through an agent.
 MATCH (:DeputyCurrent)-[:CURRENT]->(build:DeputyBuild)
 MATCH (start:DeputyNode {build: build.id, arn: $principal})
 WHERE start:User OR start:Role
@@ -44,23 +45,68 @@ CALL (start, walk, kind) {
     WHERE type(last) IN kind.types
       AND (walk.conditional OR NOT coalesce(last.conditional, false))
       AND ((type(last) = 'INGESTS_FROM' AND x:DataSource) OR (type(last) <> 'INGESTS_FROM' AND (x:User OR x:Role))))
-  RETURN p, target
+  RETURN p, target, false AS via_agent
+  UNION
+  // The shortest path of this pass that invokes an agent on the way.
+  MATCH p = ANY SHORTEST ((start)
+    ((a)-[r]->(b) WHERE
+      (walk.conditional OR NOT coalesce(r.conditional, false)) AND (
+        ((a:User OR a:Role) AND type(r) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION'])
+        OR (a:AgentAlias AND type(r) = 'ROUTES_TO' AND coalesce(r.active, true))
+        OR (a:AgentVersion AND type(r) = 'HAS_ACTION_GROUP' AND coalesce(r.enabled, true))
+        OR (a:AgentVersion AND type(r) = 'USES_KNOWLEDGE_BASE' AND coalesce(r.enabled, true)
+            AND coalesce(r.retrievable, true))
+        OR (a:AgentVersion AND type(r) = 'HAS_EXECUTION_ROLE' AND walk.weak)
+        OR (a:ActionGroup AND type(r) = 'CALLS_FUNCTION' AND coalesce(r.invocable, false))
+        OR (a:LambdaFunction AND type(r) = 'HAS_EXECUTION_ROLE')
+        OR (a:KnowledgeBase AND type(r) = 'HAS_DATA_SOURCE')
+      )
+    )*
+    (i)-[invoke:CAN_INVOKE_AGENT]->(:AgentAlias)
+    ((c)-[s]->(d) WHERE
+      (walk.conditional OR NOT coalesce(s.conditional, false)) AND (
+        ((c:User OR c:Role) AND type(s) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION'])
+        OR (c:AgentAlias AND type(s) = 'ROUTES_TO' AND coalesce(s.active, true))
+        OR (c:AgentVersion AND type(s) = 'HAS_ACTION_GROUP' AND coalesce(s.enabled, true))
+        OR (c:AgentVersion AND type(s) = 'USES_KNOWLEDGE_BASE' AND coalesce(s.enabled, true)
+            AND coalesce(s.retrievable, true))
+        OR (c:AgentVersion AND type(s) = 'HAS_EXECUTION_ROLE' AND walk.weak)
+        OR (c:ActionGroup AND type(s) = 'CALLS_FUNCTION' AND coalesce(s.invocable, false))
+        OR (c:LambdaFunction AND type(s) = 'HAS_EXECUTION_ROLE')
+        OR (c:KnowledgeBase AND type(s) = 'HAS_DATA_SOURCE')
+      )
+    )*
+    (x)-[last]->(target)
+    WHERE (i:User OR i:Role) AND (walk.conditional OR NOT coalesce(invoke.conditional, false))
+      AND type(last) IN kind.types
+      AND (walk.conditional OR NOT coalesce(last.conditional, false))
+      AND ((type(last) = 'INGESTS_FROM' AND x:DataSource) OR (type(last) <> 'INGESTS_FROM' AND (x:User OR x:Role))))
+  RETURN p, target, true AS via_agent
 }
-WITH start, kind, target, walk, p
+WITH start, kind, target, walk, p, via_agent
 ORDER BY walk.pass
-WITH start, kind, target, collect({pass: walk.pass, path: p})[0] AS chosen
+WITH start, kind, target, collect({pass: walk.pass, path: p, via_agent: via_agent}) AS found
+WITH start, kind, target,
+     [f IN found WHERE NOT f.via_agent][0] AS general,
+     [f IN found WHERE f.via_agent][0] AS agent
 WHERE NOT $sensitive_only OR coalesce(target.sensitive, false)
-WITH start, kind, target, chosen.path AS p, chosen.pass AS pass
-WITH start, kind, target, p, pass,
-     any(n IN nodes(p) WHERE n:AgentAlias) AS through_agent,
+WITH start, kind, target, general, agent,
      EXISTS {
-       MATCH (start) ((u)-[s:CAN_ASSUME]->(v) WHERE NOT coalesce(s.conditional, false))* (y)-[last]->(target)
+       MATCH (start) ((u)-[t:CAN_ASSUME]->(v) WHERE NOT coalesce(t.conditional, false))* (y)-[last]->(target)
        WHERE type(last) IN kind.types AND type(last) <> 'INGESTS_FROM' AND NOT coalesce(last.conditional, false)
      } AS direct_unconditional,
      EXISTS {
-       MATCH (start) ((u)-[s:CAN_ASSUME]->(v))* (y)-[last]->(target)
+       MATCH (start) ((u)-[t:CAN_ASSUME]->(v))* (y)-[last]->(target)
        WHERE type(last) IN kind.types AND type(last) <> 'INGESTS_FROM'
      } AS direct_any
+// A path through an agent is shown whenever it makes a confused deputy, even where a
+// shorter path without an agent exists; otherwise the pass's shortest path is shown.
+WITH start, kind, target, general, agent,
+     agent IS NOT NULL AND NOT direct_unconditional AND (NOT direct_any OR agent.pass IN [1, 3]) AS confused_deputy
+WITH start, kind, target, confused_deputy,
+     CASE WHEN confused_deputy THEN agent ELSE general END AS chosen
+WITH start, kind, target, confused_deputy, chosen.path AS p, chosen.pass AS pass
+WITH start, kind, target, confused_deputy, p, pass, any(n IN nodes(p) WHERE n:AgentAlias) AS through_agent
 RETURN
   target.arn AS target,
   labels(target)[1] AS target_label,
@@ -68,7 +114,7 @@ RETURN
   pass IN [3, 4] AS weak,
   pass IN [2, 4] AS conditional,
   through_agent,
-  through_agent AND NOT direct_unconditional AND (NOT direct_any OR pass IN [1, 3]) AS confused_deputy,
+  confused_deputy,
   [n IN nodes(p) | n.arn] AS nodes,
   [r IN relationships(p) | type(r)] AS relationship_types,
   [r IN relationships(p) | r.statement_refs] AS statement_refs

@@ -25,7 +25,7 @@ from engine.inventory import (
     User,
 )
 from engine.model import Label, Rel
-from engine.paths import blast_radius
+from engine.paths import blast_radius, reach_from
 
 A = "111111111111"
 B = "222222222222"
@@ -291,3 +291,30 @@ def test_unknown_routing_reaches_every_version_conditionally() -> None:
     reaches = [r for r in blast_radius(deputy, f"arn:aws:iam::{A}:user/erin") if r.confused_deputy]
     assert {r.target for r in reaches} == {f"vpc-api:{A}:us-east-1:ec2:CreateVpc"}
     assert all(r.conditional for r in reaches)
+
+
+def test_shorter_lambda_path_does_not_hide_agent_path() -> None:
+    # erin may also invoke fn directly, which reaches ec2:CreateVpc in 3 steps, while the
+    # agent needs 6. She still could not call ec2:CreateVpc herself, so the agent path is
+    # the confused deputy that the blast radius shows.
+    snapshot = agent_snapshot(bedrock_may_invoke())
+    erin = snapshot.accounts[A].users[f"arn:aws:iam::{A}:user/erin"]
+    direct_invoke = {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "*"}
+    snapshot.accounts[A].users[erin.arn] = replace(
+        erin, inline_policies=(*erin.inline_policies, InlinePolicy("invoke", policy(direct_invoke)))
+    )
+    deputy = build_graph(snapshot)
+    (reach,) = [r for r in blast_radius(deputy, erin.arn) if r.target == f"vpc-api:{A}:us-east-1:ec2:CreateVpc"]
+    assert reach.confused_deputy
+    assert reach.kind == "agent-action-group"
+    assert [step.rel for step in reach.steps] == [
+        Rel.CAN_INVOKE_AGENT,
+        Rel.ROUTES_TO,
+        Rel.HAS_ACTION_GROUP,
+        Rel.CALLS_FUNCTION,
+        Rel.HAS_EXECUTION_ROLE,
+        Rel.CAN_CALL,
+    ]
+    shortest = {r.target: r for r in reach_from(deputy, erin.arn)}[reach.target]
+    assert shortest.kind == "lambda-function"
+    assert len(shortest.steps) == 3
