@@ -138,10 +138,13 @@ def _structural_move(
 PASSES = ((False, False), (False, True), (True, False), (True, True))
 """The four passes of a walk, strongest first, as (allow weak, allow conditional)."""
 
-AGENT_TABLE_CACHE_SIZE = 512
-"""How many agent-side walks one graph keeps, oldest dropped first. Principals with the
-same invocable aliases at the same distances share one walk."""
+ENTRY_TABLE_CACHE_SIZE = 512
+"""How many walks from entry points one graph keeps, oldest dropped first. Principals
+that invoke the same aliases and functions at the same distances share one walk."""
 _CACHE_LOCK = threading.Lock()
+
+# Steps from a principal into a deputy: beyond them the walk no longer depends on who took them.
+ENTRY_RELS = (Rel.CAN_INVOKE_AGENT, Rel.CAN_INVOKE_FUNCTION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,60 +168,81 @@ class _Walk:
 
 @dataclass(frozen=True, slots=True)
 class _Found:
-    """One (target, access) that a pass reached, with the first path breadth-first order gave."""
+    """One (target, access) that a pass reached, with the first path breadth-first order gave.
 
-    steps: tuple[Step, ...]
+    The path is kept in two parts, the principal's own part up to an entry point and the
+    shared part after it, so that a cached walk is joined to a prefix only when shown.
+    """
+
+    prefix: tuple[Step, ...]
+    suffix: tuple[Step, ...]
     weak: bool
     through_agent: bool
 
+    @property
+    def length(self) -> int:
+        return len(self.prefix) + len(self.suffix)
 
-# A finished agent-side walk: for each (target, access), the alias it was reached from,
-# the steps after that alias, and whether the path used the agent's own execution role.
-_AgentTable = dict[tuple[str, str], tuple[str, tuple[Step, ...], bool]]
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return self.prefix + self.suffix
+
+
+_Key = tuple[str, str]
+# A finished walk from entry points: for each (target, access, through an agent), the
+# entry node it was reached from, the steps after that node, and whether the path used an
+# agent's own execution role.
+_EntryTable = dict[tuple[str, str, bool], tuple[str, tuple[Step, ...], bool]]
 
 
 @dataclass(slots=True)
 class _PassResult:
     """What one pass reached without and with an agent on the way."""
 
-    own: dict[tuple[str, str], _Found]
-    agent: dict[tuple[str, str], _Found]
+    own: dict[_Key, _Found]
+    agent: dict[_Key, _Found]
 
 
 def _run_passes(deputy: DeputyGraph, principal: str, *, agents: bool, functions: bool) -> list[_PassResult]:
     """Walk from a principal in each of the four passes.
 
-    Each pass is one breadth-first walk, split where it enters an agent alias. The part
-    before any alias depends on the principal and is walked every time. Beyond an alias
-    the walk no longer depends on who invoked it, so that part is a multi-source walk from
-    the aliases entered, at the distances they were entered at, and its table is cached on
-    the graph for every principal with the same entries.
+    Each pass is one breadth-first walk, split where it invokes an agent alias or a Lambda
+    function. The part before those steps depends on the principal and is walked every
+    time. Beyond them the walk no longer depends on who invoked, so that part is one
+    multi-source walk from the aliases and functions entered, at the distances they were
+    entered at. Its table is cached on the graph for every principal with the same entries.
     """
     results: list[_PassResult] = []
     for allow_weak, allow_conditional in PASSES:
         walk = _Walk(agents=agents, functions=functions, weak=allow_weak, conditional=allow_conditional)
-        own, entries = _walk_before_agents(deputy, principal, walk)
-        agent: dict[tuple[str, str], _Found] = {}
+        own, entries = _walk_to_entries(deputy, principal, walk)
+        agent: dict[_Key, _Found] = {}
         if entries:
-            table = _agent_table(deputy, walk, {alias: len(prefix) for alias, prefix in entries.items()})
-            for key, (alias, suffix, weak) in table.items():
-                agent[key] = _Found((*entries[alias], *suffix), weak, True)
+            table = _entry_table(deputy, walk, {node: (len(path), state) for node, (path, state) in entries.items()})
+            for (target, access, through_agent), (origin, suffix, weak) in table.items():
+                found = _Found(entries[origin][0], suffix, weak, through_agent)
+                if through_agent:
+                    agent[(target, access)] = found
+                    continue
+                current = own.get((target, access))
+                if current is None or found.length < current.length:
+                    own[(target, access)] = found
         results.append(_PassResult(own, agent))
     return results
 
 
-def _walk_before_agents(
+def _walk_to_entries(
     deputy: DeputyGraph, start: str, walk: _Walk
-) -> tuple[dict[tuple[str, str], _Found], dict[str, tuple[Step, ...]]]:
-    """Walk breadth-first from a node until the walk enters an agent alias.
+) -> tuple[dict[_Key, _Found], dict[str, tuple[tuple[Step, ...], _State]]]:
+    """Walk breadth-first from a node up to the steps that invoke an alias or a function.
 
-    Returns what was reached on the way, and for each alias entered the path to it
-    (ending with the CAN_INVOKE_AGENT step).
+    Returns what was reached on the way, and for each alias or function invoked the path
+    to it (ending with the invoking step) and the walk state there.
     """
     origin = _State(start, False, False)
     parents: dict[_State, tuple[_State, Step] | None] = {origin: None}
-    found: dict[tuple[str, str], _Found] = {}
-    entries: dict[str, tuple[Step, ...]] = {}
+    found: dict[_Key, _Found] = {}
+    entries: dict[str, tuple[tuple[Step, ...], _State]] = {}
     frontier = [origin]
     while frontier:
         next_frontier: list[_State] = []
@@ -229,11 +253,12 @@ def _walk_before_agents(
                 if access is not None:
                     key = (step.target, access)
                     if key not in found:
-                        found[key] = _Found((*_steps_to(parents, state), step), state.weak, state.through_agent)
+                        path = (*_steps_to(parents, state), step)
+                        found[key] = _Found(path, (), state.weak, state.through_agent)
                     continue
-                if following.through_agent and not state.through_agent:
+                if step.rel in ENTRY_RELS and not state.through_agent and not state.weak:
                     if step.target not in entries:
-                        entries[step.target] = (*_steps_to(parents, state), step)
+                        entries[step.target] = ((*_steps_to(parents, state), step), following)
                     continue
                 if following not in parents:
                     parents[following] = (state, step)
@@ -242,38 +267,37 @@ def _walk_before_agents(
     return found, entries
 
 
-def _agent_table(deputy: DeputyGraph, walk: _Walk, entries: dict[str, int]) -> _AgentTable:
-    """The cached multi-source walk from agent aliases entered at the given distances."""
-    key = (walk, frozenset(entries.items()))
+def _entry_table(deputy: DeputyGraph, walk: _Walk, entries: dict[str, tuple[int, _State]]) -> _EntryTable:
+    """The cached multi-source walk from aliases and functions entered at the given distances."""
+    key = (walk, frozenset((node, distance) for node, (distance, _) in entries.items()))
     cache = deputy.path_cache
     with _CACHE_LOCK:
-        table: _AgentTable | None = cache.get(key)
+        table: _EntryTable | None = cache.get(key)
     if table is None:
-        table = _walk_from_aliases(deputy, walk, entries)
+        table = _walk_from_entries(deputy, walk, entries)
         with _CACHE_LOCK:
-            while len(cache) >= AGENT_TABLE_CACHE_SIZE:
+            while len(cache) >= ENTRY_TABLE_CACHE_SIZE:
                 cache.pop(next(iter(cache)))
             cache[key] = table
     return table
 
 
-def _walk_from_aliases(deputy: DeputyGraph, walk: _Walk, entries: dict[str, int]) -> _AgentTable:
-    """Breadth-first walk from several aliases, each joining when the walk reaches its distance.
+def _walk_from_entries(deputy: DeputyGraph, walk: _Walk, entries: dict[str, tuple[int, _State]]) -> _EntryTable:
+    """Breadth-first walk from several entry states, each joining when the walk reaches its distance.
 
-    An alias entered at distance d starts at level d, so the first path found to each
-    target is a shortest one over all the aliases, as one walk from the principal gives.
+    An entry at distance d starts at level d, so the first path found to each target is a
+    shortest one over all the entries, as one walk from the principal gives.
     """
-    joining: dict[int, list[str]] = {}
-    for alias, distance in entries.items():
-        joining.setdefault(distance, []).append(alias)
+    joining: dict[int, list[_State]] = {}
+    for distance, state in entries.values():
+        joining.setdefault(distance, []).append(state)
     last_join = max(joining)
     level = min(joining)
     parents: dict[_State, tuple[_State, Step] | None] = {}
-    table: _AgentTable = {}
+    table: _EntryTable = {}
     frontier: list[_State] = []
     while frontier or level <= last_join:
-        for alias in sorted(joining.get(level, ())):
-            state = _State(alias, False, True)
+        for state in sorted(joining.get(level, ()), key=lambda joined: joined.node):
             if state not in parents:
                 parents[state] = None
                 frontier.append(state)
@@ -283,7 +307,7 @@ def _walk_from_aliases(deputy: DeputyGraph, walk: _Walk, entries: dict[str, int]
                 if not walk.allows(step, following):
                     continue
                 if access is not None:
-                    target_key = (step.target, access)
+                    target_key = (step.target, access, state.through_agent)
                     if target_key not in table:
                         steps = _steps_to(parents, state)
                         origin = steps[0].source if steps else state.node
@@ -307,16 +331,16 @@ def _steps_to(parents: dict[_State, tuple[_State, Step] | None], state: _State) 
     return list(reversed(steps))
 
 
-def _choose(result: _PassResult, key: tuple[str, str]) -> _Found | None:
+def _choose(result: _PassResult, key: _Key) -> _Found | None:
     """The shorter of a pass's two paths to one (target, access); a path through an agent wins a tie."""
     own = result.own.get(key)
     agent = result.agent.get(key)
-    if own is None or (agent is not None and len(agent.steps) <= len(own.steps)):
+    if own is None or (agent is not None and agent.length <= own.length):
         return agent
     return own
 
 
-def _reach(principal: str, key: tuple[str, str], found: _Found) -> Reach:
+def _reach(principal: str, key: _Key, found: _Found) -> Reach:
     return Reach(
         principal=principal,
         target=key[0],
@@ -328,15 +352,15 @@ def _reach(principal: str, key: tuple[str, str], found: _Found) -> Reach:
     )
 
 
-def _reached_keys(results: list[_PassResult]) -> set[tuple[str, str]]:
-    keys: set[tuple[str, str]] = set()
+def _reached_keys(results: list[_PassResult]) -> set[_Key]:
+    keys: set[_Key] = set()
     for result in results:
         keys.update(result.own)
         keys.update(result.agent)
     return keys
 
 
-def _first_choice(results: list[_PassResult], key: tuple[str, str]) -> _Found:
+def _first_choice(results: list[_PassResult], key: _Key) -> _Found:
     for result in results:
         found = _choose(result, key)
         if found is not None:
