@@ -849,8 +849,17 @@ class _Builder:
 
 
 def edge_properties(rel: Rel, actions: list[str], evaluations: list[Evaluation]) -> dict[str, Any]:
-    """Build the explanation a permission edge carries: actions, statements, conditions, sentence."""
+    """Build the explanation a permission edge carries: actions, statements, conditions, sentence.
+
+    Any one of the granted actions gives the edge's access, so the edge is conditional only
+    when every action is. When some are, they are listed in `conditional_actions`.
+    """
     conditional = all(evaluation.decision is Decision.CONDITIONAL for evaluation in evaluations)
+    conditional_actions = [
+        action
+        for action, evaluation in zip(actions, evaluations, strict=True)
+        if evaluation.decision is Decision.CONDITIONAL
+    ]
     statements: dict[str, dict[str, Any]] = {}
     conditions: list[dict[str, Any]] = []
     for evaluation in evaluations:
@@ -872,7 +881,11 @@ def edge_properties(rel: Rel, actions: list[str], evaluations: list[Evaluation])
         reason += f", granted by {', '.join(refs)}"
     if conditional and conditions:
         reason += "; " + "; ".join(condition_text(condition) for condition in conditions)
-    return {
+    elif conditional_actions and conditions:
+        reason += f"; {', '.join(conditional_actions)} " + "; ".join(
+            condition_text(condition) for condition in conditions
+        )
+    properties: dict[str, Any] = {
         "actions": actions,
         "conditional": conditional,
         "conditions": conditions,
@@ -880,6 +893,9 @@ def edge_properties(rel: Rel, actions: list[str], evaluations: list[Evaluation])
         "technique": technique,
         "reason": reason,
     }
+    if conditional_actions and not conditional:
+        properties["conditional_actions"] = conditional_actions
+    return properties
 
 
 def condition_json(clause: ConditionClause, effect: str) -> dict[str, Any]:

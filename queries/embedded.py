@@ -48,7 +48,7 @@ def reach_json(deputy: DeputyGraph, reach: Reach) -> dict[str, Any]:
             "to": step.target,
             "reason": properties.get("reason"),
         }
-        for key in ("technique", "actions", "conditional", "conditions", "statements", "note"):
+        for key in ("technique", "actions", "conditional", "conditional_actions", "conditions", "statements", "note"):
             if properties.get(key) is not None:
                 edge[key] = properties[key]
         edges.append(edge)

@@ -318,3 +318,28 @@ def test_shorter_lambda_path_does_not_hide_agent_path() -> None:
     shortest = {r.target: r for r in reach_from(deputy, erin.arn)}[reach.target]
     assert shortest.kind == "lambda-function"
     assert len(shortest.steps) == 3
+
+
+def test_edge_lists_conditional_actions() -> None:
+    # PutObject is allowed outright and DeleteObject only with MFA, so the write edge is
+    # unconditional and names DeleteObject with its condition.
+    snapshot = Snapshot(path="test")
+    writer = user(
+        A,
+        "frank",
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::jobs/*"},
+        {
+            "Effect": "Allow",
+            "Action": "s3:DeleteObject",
+            "Resource": "arn:aws:s3:::jobs/*",
+            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+        },
+    )
+    add(snapshot, writer)
+    snapshot.accounts[A].buckets["arn:aws:s3:::jobs"] = Bucket("jobs", "arn:aws:s3:::jobs", A)
+    data = build_graph(snapshot).graph.get_edge_data(writer.arn, "arn:aws:s3:::jobs", key=str(Rel.CAN_WRITE))
+    assert data is not None
+    assert data["actions"] == ["s3:PutObject", "s3:DeleteObject"]
+    assert data["conditional"] is False
+    assert data["conditional_actions"] == ["s3:DeleteObject"]
+    assert data["reason"].endswith("; s3:DeleteObject only if Bool aws:MultiFactorAuthPresent = true")
