@@ -71,9 +71,10 @@ class DeputyGraph:
     authorizer: Authorizer
     sensitivity: Sensitivity
     notes: list[str] = field(default_factory=list)
-    # Walks that engine.paths shares between principals; the graph never changes after
-    # build_graph returns, so nothing in it goes stale.
+    # Per-node moves and walks that engine.paths shares between principals. The graph
+    # never changes after build_graph returns, so nothing in them goes stale.
     path_cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    path_index: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def node(self, node_id: str) -> dict[str, Any]:
         return dict(self.graph.nodes[node_id])

@@ -91,48 +91,87 @@ class _State:
     through_agent: bool
 
 
-def _next_steps(deputy: DeputyGraph, state: _State) -> Iterator[tuple[Step, _State, str | None]]:
-    """Yield (step, next state, access) for each allowed move; access is set when the walk ends."""
+# How a move changes the walk's state besides its node.
+KEEP = 0
+INTO_AGENT = 1  # the walk is now inside an invoked agent
+INTO_WEAK = 2  # the walk now uses an agent's own execution role
+
+# Steps a principal takes to act with another identity's permissions or to invoke a deputy.
+PRINCIPAL_MOVES = {
+    Rel.CAN_ASSUME: KEEP,
+    Rel.CAN_INVOKE_FUNCTION: KEEP,
+    Rel.CAN_INVOKE_AGENT: INTO_AGENT,
+}
+# Steps from a principal into a deputy: beyond them the walk no longer depends on who took them.
+ENTRY_RELS = frozenset({Rel.CAN_INVOKE_AGENT, Rel.CAN_INVOKE_FUNCTION})
+
+
+@dataclass(frozen=True, slots=True)
+class _Move:
+    """One edge a walk may take from a node, worked out once per graph."""
+
+    step: Step
+    access: str | None  # set when the walk ends with this edge
+    mode: int
+    conditional: bool
+    entry: bool  # invokes an alias or a function from a principal
+
+
+def _moves(deputy: DeputyGraph, node: str) -> tuple[_Move, ...]:
+    moves: tuple[_Move, ...] | None = deputy.path_index.get(node)
+    if moves is None:
+        moves = tuple(_node_moves(deputy, node))
+        deputy.path_index[node] = moves
+    return moves
+
+
+def _node_moves(deputy: DeputyGraph, node: str) -> Iterator[_Move]:
     graph = deputy.graph
-    label = graph.nodes[state.node]["label"]
-    for _, target, rel, data in graph.out_edges(state.node, keys=True, data=True):
-        step = Step(state.node, target, rel, data)
+    label = graph.nodes[node]["label"]
+    for _, target, rel, data in graph.out_edges(node, keys=True, data=True):
+        step = Step(node, target, rel, data)
+        conditional = bool(data.get("conditional"))
         if label in PRINCIPAL_LABELS:
             if rel in TERMINAL_RELS:
-                yield step, state, TERMINAL_RELS[Rel(rel)]
-            elif rel in (Rel.CAN_ASSUME, Rel.CAN_INVOKE_FUNCTION):
-                yield step, _State(target, state.weak, state.through_agent), None
-            elif rel == Rel.CAN_INVOKE_AGENT:
-                yield step, _State(target, state.weak, True), None
+                yield _Move(step, TERMINAL_RELS[Rel(rel)], KEEP, conditional, False)
+            elif rel in PRINCIPAL_MOVES:
+                yield _Move(step, None, PRINCIPAL_MOVES[Rel(rel)], conditional, rel in ENTRY_RELS)
             continue
-        moved = _structural_move(label, rel, data, state, target)
+        moved = _structural_move(label, rel, data)
         if moved is not None:
-            yield step, moved[0], moved[1]
+            yield _Move(step, moved[1], moved[0], conditional, False)
 
 
-def _structural_move(
-    label: str, rel: str, data: dict[str, Any], state: _State, target: str
-) -> tuple[_State, str | None] | None:
-    keep = _State(target, state.weak, state.through_agent)
+def _structural_move(label: str, rel: str, data: dict[str, Any]) -> tuple[int, str | None] | None:
+    """The mode and ending access of a step out of an agent, action group, function or knowledge base."""
     if label == Label.AGENT_ALIAS and rel == Rel.ROUTES_TO and data.get("active", True):
-        return keep, None
+        return KEEP, None
     if label == Label.AGENT_VERSION:
         if rel == Rel.HAS_ACTION_GROUP and data.get("enabled", True):
-            return keep, None
+            return KEEP, None
         if rel == Rel.USES_KNOWLEDGE_BASE and data.get("enabled", True) and data.get("retrievable", True):
-            return keep, None
+            return KEEP, None
         if rel == Rel.HAS_EXECUTION_ROLE:
-            return _State(target, True, state.through_agent), None
+            return INTO_WEAK, None
         return None
     if label == Label.ACTION_GROUP and rel == Rel.CALLS_FUNCTION and data.get("invocable"):
-        return keep, None
+        return KEEP, None
     if label == Label.LAMBDA_FUNCTION and rel == Rel.HAS_EXECUTION_ROLE:
-        return keep, None
+        return KEEP, None
     if label == Label.KNOWLEDGE_BASE and rel == Rel.HAS_DATA_SOURCE:
-        return keep, None
+        return KEEP, None
     if label == Label.DATA_SOURCE and rel == Rel.INGESTS_FROM:
-        return keep, "read"
+        return KEEP, "read"
     return None
+
+
+def _after(state: _State, move: _Move) -> _State:
+    """The walk's state after a move that does not end it."""
+    if move.mode == INTO_AGENT:
+        return _State(move.step.target, state.weak, True)
+    if move.mode == INTO_WEAK:
+        return _State(move.step.target, True, state.through_agent)
+    return _State(move.step.target, state.weak, state.through_agent)
 
 
 PASSES = ((False, False), (False, True), (True, False), (True, True))
@@ -142,9 +181,6 @@ ENTRY_TABLE_CACHE_SIZE = 512
 """How many walks from entry points one graph keeps, oldest dropped first. Principals
 that invoke the same aliases and functions at the same distances share one walk."""
 _CACHE_LOCK = threading.Lock()
-
-# Steps from a principal into a deputy: beyond them the walk no longer depends on who took them.
-ENTRY_RELS = (Rel.CAN_INVOKE_AGENT, Rel.CAN_INVOKE_FUNCTION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,14 +192,18 @@ class _Walk:
     weak: bool
     conditional: bool
 
-    def allows(self, step: Step, following: _State) -> bool:
-        if not self.agents and step.rel == Rel.CAN_INVOKE_AGENT:
+    def permits(self, move: _Move, weak: bool) -> bool:
+        """Whether this pass may take the move, reaching a state whose weak flag is `weak`."""
+        if move.conditional and not self.conditional:
             return False
-        if not self.functions and step.rel == Rel.CAN_INVOKE_FUNCTION:
+        if weak and not self.weak:
             return False
-        if not self.weak and following.weak:
-            return False
-        return self.conditional or not step.properties.get("conditional")
+        rel = move.step.rel
+        if rel == Rel.CAN_INVOKE_AGENT:
+            return self.agents
+        if rel == Rel.CAN_INVOKE_FUNCTION:
+            return self.functions
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,21 +287,26 @@ def _walk_to_entries(
     while frontier:
         next_frontier: list[_State] = []
         for state in frontier:
-            for step, following, access in _next_steps(deputy, state):
-                if not walk.allows(step, following):
+            prefix: tuple[Step, ...] | None = None
+            cut = not state.through_agent and not state.weak
+            for move in _moves(deputy, state.node):
+                weak = state.weak or move.mode == INTO_WEAK
+                if not walk.permits(move, weak):
                     continue
-                if access is not None:
-                    key = (step.target, access)
+                if move.access is not None:
+                    key = (move.step.target, move.access)
                     if key not in found:
-                        path = (*_steps_to(parents, state), step)
-                        found[key] = _Found(path, (), state.weak, state.through_agent)
+                        prefix = prefix if prefix is not None else tuple(_steps_to(parents, state))
+                        found[key] = _Found((*prefix, move.step), (), state.weak, state.through_agent)
                     continue
-                if step.rel in ENTRY_RELS and not state.through_agent and not state.weak:
-                    if step.target not in entries:
-                        entries[step.target] = ((*_steps_to(parents, state), step), following)
+                following = _after(state, move)
+                if move.entry and cut:
+                    if move.step.target not in entries:
+                        prefix = prefix if prefix is not None else tuple(_steps_to(parents, state))
+                        entries[move.step.target] = ((*prefix, move.step), following)
                     continue
                 if following not in parents:
-                    parents[following] = (state, step)
+                    parents[following] = (state, move.step)
                     next_frontier.append(following)
         frontier = next_frontier
     return found, entries
@@ -303,18 +348,21 @@ def _walk_from_entries(deputy: DeputyGraph, walk: _Walk, entries: dict[str, tupl
                 frontier.append(state)
         next_frontier: list[_State] = []
         for state in frontier:
-            for step, following, access in _next_steps(deputy, state):
-                if not walk.allows(step, following):
+            steps: list[Step] | None = None
+            for move in _moves(deputy, state.node):
+                weak = state.weak or move.mode == INTO_WEAK
+                if not walk.permits(move, weak):
                     continue
-                if access is not None:
-                    target_key = (step.target, access, state.through_agent)
+                if move.access is not None:
+                    target_key = (move.step.target, move.access, state.through_agent)
                     if target_key not in table:
-                        steps = _steps_to(parents, state)
+                        steps = steps if steps is not None else _steps_to(parents, state)
                         origin = steps[0].source if steps else state.node
-                        table[target_key] = (origin, (*steps, step), state.weak)
+                        table[target_key] = (origin, (*steps, move.step), state.weak)
                     continue
+                following = _after(state, move)
                 if following not in parents:
-                    parents[following] = (state, step)
+                    parents[following] = (state, move.step)
                     next_frontier.append(following)
         frontier = next_frontier
         level += 1
@@ -490,10 +538,13 @@ def path_to_node(deputy: DeputyGraph, source: str, target: str) -> Reach | None:
     queue: deque[_State] = deque([start])
     while queue:
         state = queue.popleft()
-        for step, following, access in _next_steps(deputy, state):
-            if access is not None or following in parents:
+        for move in _moves(deputy, state.node):
+            if move.access is not None:
                 continue
-            parents[following] = (state, step)
+            following = _after(state, move)
+            if following in parents:
+                continue
+            parents[following] = (state, move.step)
             if following.node == target:
                 return _walk_to(deputy, source, following, tuple(_steps_to(parents, following)))
             queue.append(following)
