@@ -49,6 +49,20 @@ def path_lines(
     return lines
 
 
+def _node(result: dict[str, Any], arn: str) -> dict[str, Any]:
+    """A node of an analysis result, from its `nodes` table."""
+    return {"arn": arn, **result["nodes"][arn]}
+
+
+def _expand(result: dict[str, Any], path: dict[str, Any]) -> dict[str, Any]:
+    """A path of an analysis result with its node and edge references replaced by the entries."""
+    return {
+        **path,
+        "nodes": [_node(result, arn) for arn in path["nodes"]],
+        "edges": [result["edges"][edge_id] for edge_id in path["edges"]],
+    }
+
+
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
@@ -71,15 +85,15 @@ def analyze_text(result: dict[str, Any]) -> str:
     # Invokers holding confused-deputy paths come first, the most paths first.
     entries = sorted(result["invokers"], key=lambda entry: -sum(p["confused_deputy"] for p in entry["blast_radius"]))
     for entry in entries:
-        lines += ["", f"Invoker {_name(entry['principal'])}"]
+        lines += ["", f"Invoker {_name(_node(result, entry['principal']))}"]
         for alias in entry["agent_aliases"]:
             flag = " (conditional)" if alias["conditional"] else ""
-            lines.append(f"  can invoke {_name(alias['nodes'][-1])}{flag}")
+            lines.append(f"  can invoke {_name(_node(result, alias['to']))}{flag}")
         through_agents = [path for path in entry["blast_radius"] if path["kind"].startswith("agent-")]
         if not through_agents:
             lines.append("  reaches no sensitive target through an agent")
         for path in through_agents:
-            lines += path_lines(path, statements=result.get("statements"))
+            lines += path_lines(_expand(result, path), statements=result.get("statements"))
         others = len(entry["blast_radius"]) - len(through_agents)
         if others:
             lines.append(
@@ -95,12 +109,7 @@ def _finding_lines(result: dict[str, Any]) -> list[str]:
     findings = result["confused_deputy_paths"]
     if not findings:
         return []
-    names = {
-        node["arn"]: _name(node)
-        for entry in result["invokers"]
-        for path in entry["blast_radius"]
-        for node in path["nodes"]
-    }
+    names = {arn: _name(_node(result, arn)) for arn in result["nodes"]}
     lines = ["", "Confused-deputy paths (invoker, access, resource, how)"]
     for finding in findings:
         flag = ", conditional" if finding["conditional"] else ""

@@ -11,7 +11,7 @@ from typing import Any
 
 from engine.graph import DeputyGraph
 from engine.model import Label, Rel
-from engine.paths import Reach, blast_radius, invocable_aliases, invokers, paths_between, reach_from
+from engine.paths import Reach, Step, blast_radius, invocable_aliases, invokers, paths_between, reach_from
 
 COUNTED_LABELS = (
     Label.USER,
@@ -37,21 +37,22 @@ def node_json(deputy: DeputyGraph, node_id: str) -> dict[str, Any]:
     return result
 
 
-def reach_json(deputy: DeputyGraph, reach: Reach) -> dict[str, Any]:
-    """One path: its nodes in order, each edge with its actions and granting statements."""
-    edges = []
-    for step in reach.steps:
-        properties = step.properties
-        edge: dict[str, Any] = {
-            "type": step.rel,
-            "from": step.source,
-            "to": step.target,
-            "reason": properties.get("reason"),
-        }
-        for key in ("technique", "actions", "conditional", "conditional_actions", "conditions", "statements", "note"):
-            if properties.get(key) is not None:
-                edge[key] = properties[key]
-        edges.append(edge)
+def edge_json(step: Step) -> dict[str, Any]:
+    """Describe one edge of a path: its type, ends and sentence, and the explanation it carries."""
+    properties = step.properties
+    edge: dict[str, Any] = {
+        "type": step.rel,
+        "from": step.source,
+        "to": step.target,
+        "reason": properties.get("reason"),
+    }
+    for key in ("technique", "actions", "conditional", "conditional_actions", "conditions", "statements", "note"):
+        if properties.get(key) is not None:
+            edge[key] = properties[key]
+    return edge
+
+
+def _path_head(reach: Reach) -> dict[str, Any]:
     return {
         "from": reach.principal,
         "to": reach.target,
@@ -60,9 +61,53 @@ def reach_json(deputy: DeputyGraph, reach: Reach) -> dict[str, Any]:
         "confused_deputy": reach.confused_deputy,
         "conditional": reach.conditional,
         "weak": reach.weak,
-        "nodes": [node_json(deputy, node) for node in reach.nodes],
-        "edges": edges,
     }
+
+
+def reach_json(deputy: DeputyGraph, reach: Reach) -> dict[str, Any]:
+    """Describe one path: its nodes in order, each edge with its actions and granting statements."""
+    return {
+        **_path_head(reach),
+        "nodes": [node_json(deputy, node) for node in reach.nodes],
+        "edges": [edge_json(step) for step in reach.steps],
+    }
+
+
+class PathTables:
+    """The nodes, edges and statements of many paths, each written once.
+
+    An analysis lists every invoker's paths, and most of them share their steps through
+    the same agents and roles. A path then names its nodes by ARN and its edges by an id
+    into these tables, so the output grows with the paths' count, not their detail.
+    """
+
+    def __init__(self, deputy: DeputyGraph) -> None:
+        self.deputy = deputy
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self.edges: dict[str, dict[str, Any]] = {}
+        self.statements: dict[str, dict[str, Any]] = {}
+        self._edge_ids: dict[tuple[str, str, str], str] = {}
+
+    def path(self, reach: Reach) -> dict[str, Any]:
+        for node in reach.nodes:
+            self.node(node)
+        return {**_path_head(reach), "nodes": reach.nodes, "edges": [self._edge(step) for step in reach.steps]}
+
+    def node(self, arn: str) -> str:
+        if arn not in self.nodes:
+            data = node_json(self.deputy, arn)
+            del data["arn"]
+            self.nodes[arn] = data
+        return arn
+
+    def _edge(self, step: Step) -> str:
+        key = (step.source, step.rel, step.target)
+        edge_id = self._edge_ids.get(key)
+        if edge_id is None:
+            edge_id = f"e{len(self._edge_ids) + 1}"
+            self._edge_ids[key] = edge_id
+            self.edges[edge_id] = _statements_by_reference(edge_json(step), self.statements)
+        return edge_id
 
 
 def _findings_first(reaches: list[Reach]) -> list[Reach]:
@@ -92,19 +137,20 @@ def summary(deputy: DeputyGraph, invoker_list: list[str], reaches: dict[str, lis
 
 
 def analyze(deputy: DeputyGraph) -> dict[str, Any]:
-    """Every invoker's blast radius through agents, and the confused-deputy paths."""
+    """Every invoker's blast radius through agents, and the confused-deputy paths.
+
+    Paths refer to the `nodes`, `edges` and `statements` tables of the result (see PathTables).
+    """
     invoker_list = invokers(deputy)
     reaches = {principal: _findings_first(blast_radius(deputy, principal)) for principal in invoker_list}
-    statements: dict[str, dict[str, Any]] = {}
+    tables = PathTables(deputy)
     entries = []
     for principal in invoker_list:
         entries.append(
             {
-                "principal": node_json(deputy, principal),
-                "agent_aliases": [
-                    _by_reference(reach_json(deputy, r), statements) for r in invocable_aliases(deputy, principal)
-                ],
-                "blast_radius": [_by_reference(reach_json(deputy, r), statements) for r in reaches[principal]],
+                "principal": tables.node(principal),
+                "agent_aliases": [tables.path(r) for r in invocable_aliases(deputy, principal)],
+                "blast_radius": [tables.path(r) for r in reaches[principal]],
             }
         )
     confused = [
@@ -119,28 +165,25 @@ def analyze(deputy: DeputyGraph) -> dict[str, Any]:
         "not_seen": list(deputy.notes),
         "invokers": entries,
         "confused_deputy_paths": confused,
-        "statements": dict(sorted(statements.items())),
+        "nodes": tables.nodes,
+        "edges": tables.edges,
+        "statements": dict(sorted(tables.statements.items())),
         "role_assumption": role_assumption(deputy),
         "roles_assumable_only_by_services": service_only_roles(deputy),
         "roles_assumed_through_federation": federated_roles(deputy),
     }
 
 
-def _by_reference(path: dict[str, Any], table: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Replace each edge's statements with references into one shared table.
-
-    The analysis lists many paths that share the same granting statements; writing each
-    statement once keeps the output proportional to the findings.
-    """
-    for edge in path["edges"]:
-        refs = []
-        for statement in edge.pop("statements", []):
-            ref = f"{statement['policy']}#{statement['statement_index']}"
-            table.setdefault(ref, statement)
-            refs.append(ref)
-        if refs:
-            edge["statement_refs"] = refs
-    return path
+def _statements_by_reference(edge: dict[str, Any], table: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Replace an edge's statements with references into one shared table."""
+    refs = []
+    for statement in edge.pop("statements", []):
+        ref = f"{statement['policy']}#{statement['statement_index']}"
+        table.setdefault(ref, statement)
+        refs.append(ref)
+    if refs:
+        edge["statement_refs"] = refs
+    return edge
 
 
 def federated_roles(deputy: DeputyGraph) -> list[dict[str, Any]]:

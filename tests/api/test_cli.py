@@ -45,6 +45,42 @@ def test_analyze_json_summary() -> None:
     }
 
 
+def test_analyze_json_paths_refer_to_tables() -> None:
+    result = deputy_json("analyze", str(EXAMPLE))
+    (alice,) = [entry for entry in result["invokers"] if entry["principal"] == ALICE]
+    (hr,) = [p for p in alice["blast_radius"] if p["to"] == "arn:aws:s3:::acme-hr-policies"]
+    assert hr["confused_deputy"] is True
+    assert hr["nodes"][0] == ALICE
+    assert result["nodes"]["arn:aws:s3:::acme-hr-policies"]["label"] == "S3Bucket"
+    edges = [result["edges"][edge_id] for edge_id in hr["edges"]]
+    assert [edge["type"] for edge in edges] == [
+        "CAN_INVOKE_AGENT",
+        "ROUTES_TO",
+        "USES_KNOWLEDGE_BASE",
+        "HAS_DATA_SOURCE",
+        "INGESTS_FROM",
+    ]
+    assert [edge["from"] for edge in edges] == hr["nodes"][:-1]
+    assert [edge["to"] for edge in edges] == hr["nodes"][1:]
+    (ref,) = edges[0]["statement_refs"]
+    assert result["statements"][ref]["sid"] == "InvokeAnyAgent"
+    # Every reference resolves, and each edge is written once however many paths use it.
+    used = {
+        edge_id
+        for entry in result["invokers"]
+        for key in ("agent_aliases", "blast_radius")
+        for path in entry[key]
+        for edge_id in path["edges"]
+    }
+    assert used == set(result["edges"])
+    assert all(
+        node in result["nodes"]
+        for entry in result["invokers"]
+        for path in entry["blast_radius"]
+        for node in path["nodes"]
+    )
+
+
 def test_paths_to_bucket() -> None:
     result = deputy_json("paths", str(EXAMPLE), "--from", ALICE, "--to", "arn:aws:s3:::acme-hr-policies")
     paths = result["paths"]
