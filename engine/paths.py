@@ -485,34 +485,39 @@ def invokers(deputy: DeputyGraph) -> list[str]:
     return sorted(found)
 
 
-def _alias_reach(deputy: DeputyGraph, principal: str) -> list[Reach]:
-    """Aliases a principal can invoke, directly or through role assumption."""
-    graph = deputy.graph
-    seen = {principal}
-    queue: deque[tuple[str, tuple[Step, ...]]] = deque([(principal, ())])
-    reached: list[Reach] = []
-    while queue:
-        node, steps = queue.popleft()
-        for _, target, rel, data in graph.out_edges(node, keys=True, data=True):
-            step = Step(node, target, rel, data)
-            if rel == Rel.CAN_INVOKE_AGENT:
-                path = (*steps, step)
-                conditional = any(s.properties.get("conditional") for s in path)
-                reached.append(Reach(principal, target, "invoke", path, True, False, conditional))
-            elif rel == Rel.CAN_ASSUME and target not in seen:
-                seen.add(target)
-                queue.append((target, (*steps, step)))
-    return reached
-
-
 def invocable_aliases(deputy: DeputyGraph, principal: str) -> list[Reach]:
-    """The agent aliases a principal can invoke, with the shortest path to each."""
+    """The agent aliases a principal can invoke, directly or by assuming roles, with the shortest path to each."""
+    if principal not in deputy.graph:
+        return []
+    parents: dict[str, tuple[str, Step] | None] = {principal: None}
     best: dict[str, Reach] = {}
-    for reach in _alias_reach(deputy, principal):
-        current = best.get(reach.target)
-        if current is None or len(reach.steps) < len(current.steps):
-            best[reach.target] = reach
+    frontier = [principal]
+    while frontier:
+        next_frontier: list[str] = []
+        for node in frontier:
+            prefix: tuple[Step, ...] | None = None
+            for move in _moves(deputy, node):
+                rel, target = move.step.rel, move.step.target
+                if rel == Rel.CAN_INVOKE_AGENT and target not in best:
+                    prefix = prefix if prefix is not None else _assume_steps(parents, node)
+                    path = (*prefix, move.step)
+                    conditional = any(step.properties.get("conditional") for step in path)
+                    best[target] = Reach(principal, target, "invoke", path, True, False, conditional)
+                elif rel == Rel.CAN_ASSUME and target not in parents:
+                    parents[target] = (node, move.step)
+                    next_frontier.append(target)
+        frontier = next_frontier
     return sorted(best.values(), key=lambda reach: reach.target)
+
+
+def _assume_steps(parents: dict[str, tuple[str, Step] | None], node: str) -> tuple[Step, ...]:
+    steps: list[Step] = []
+    entry = parents[node]
+    while entry is not None:
+        previous, step = entry
+        steps.append(step)
+        entry = parents[previous]
+    return tuple(reversed(steps))
 
 
 NODE_ACCESS = {
