@@ -12,6 +12,7 @@ from typing import Any
 from engine.graph import DeputyGraph
 from engine.model import Label, Rel
 from engine.paths import Reach, blast_radius, invocable_aliases, invokers, paths_between, reach_from
+from queries.gaps import path_gaps
 
 COUNTED_LABELS = (
     Label.USER,
@@ -52,7 +53,7 @@ def reach_json(deputy: DeputyGraph, reach: Reach) -> dict[str, Any]:
             if properties.get(key) is not None:
                 edge[key] = properties[key]
         edges.append(edge)
-    return {
+    result = {
         "from": reach.principal,
         "to": reach.target,
         "access": reach.access,
@@ -63,6 +64,11 @@ def reach_json(deputy: DeputyGraph, reach: Reach) -> dict[str, Any]:
         "nodes": [node_json(deputy, node) for node in reach.nodes],
         "edges": edges,
     }
+    depends = path_gaps(deputy, reach.nodes)
+    if depends:
+        # Indexes into the analysis's `collection_gaps`, the calls that deputy collect could not make.
+        result["depends_on_gaps"] = depends
+    return result
 
 
 def _findings_first(reaches: list[Reach]) -> list[Reach]:
@@ -108,7 +114,14 @@ def analyze(deputy: DeputyGraph) -> dict[str, Any]:
             }
         )
     confused = [
-        {"from": r.principal, "to": r.target, "access": r.access, "kind": r.kind, "conditional": r.conditional}
+        {
+            "from": r.principal,
+            "to": r.target,
+            "access": r.access,
+            "kind": r.kind,
+            "conditional": r.conditional,
+            "depends_on_gaps": path_gaps(deputy, r.nodes),
+        }
         for principal in invoker_list
         for r in reaches[principal]
         if r.confused_deputy
@@ -117,6 +130,7 @@ def analyze(deputy: DeputyGraph) -> dict[str, Any]:
         "snapshot": deputy.snapshot.path,
         "summary": summary(deputy, invoker_list, reaches),
         "not_seen": list(deputy.notes),
+        "collection_gaps": [gap.sentence() for gap in deputy.snapshot.gaps],
         "invokers": entries,
         "confused_deputy_paths": confused,
         "statements": dict(sorted(statements.items())),
