@@ -2,8 +2,8 @@
 in front of it, and client factories that put botocore's Stubber on the calls moto lacks.
 
 The collector talks to the proxy over real HTTP. The proxy forwards every request to
-moto unless a `Fault` matches it, in which case it answers with the error AWS would
-send in that service's protocol, or waits before forwarding.
+moto unless a `Fault` matches it. A matching request gets the error AWS would send in
+that service's protocol, or waits before it is forwarded.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def free_port() -> int:
 
 @dataclass
 class Fault:
-    """A rule of the proxy: requests it matches get an AWS error (or a delay) instead of moto's answer.
+    """A rule of the proxy: requests it matches get an AWS error (or a delay) instead of moto's response.
 
     `service` is the SigV4 signing name (bedrock for Bedrock Agents too). `operation`
     matches the query `Action` or the JSON `X-Amz-Target`, and `path` is a regular
@@ -76,7 +76,7 @@ class Fault:
     body_contains: str | None = None
     times: int | None = None
     delay: float = 0.0
-    # A JSON body to answer with status 200, for a call moto does not implement.
+    # A JSON body to return with status 200, for a call moto does not implement.
     answer: dict[str, Any] | None = None
     hits: int = 0
 

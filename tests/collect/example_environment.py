@@ -1,9 +1,9 @@
 """The bundled example, examples/shared-hr-agent, rebuilt as a live environment for the collector.
 
 IAM, S3, Lambda, Organizations and CloudTrail are created in moto through its API, from
-the example's own files. moto's `GetAccountAuthorizationDetails` leaves out each
-managed policy's `PolicyName` (required in the IAM API reference's ManagedPolicyDetail),
-lists every AWS managed policy whether attached or not, and does not page, so that one
+the example's own files. moto's `GetAccountAuthorizationDetails` does not page. It also
+leaves out each managed policy's `PolicyName` (required in the IAM API reference's
+ManagedPolicyDetail) and lists every AWS managed policy, attached or not. So that one
 call is served by botocore's Stubber from the example's file, in three pages.
 
 Bedrock agents, aliases, versions, action groups, knowledge bases, data sources and
@@ -98,7 +98,7 @@ def _build_iam(iam: Any) -> None:
                 PolicyDocument=json.dumps(inline["PolicyDocument"]),
             )
         for attached in role.get("AttachedManagedPolicies", []):
-            # moto loads AWS managed policies only when asked, which makes every reset slow; the
+            # moto loads AWS managed policies only on request, and then every reset is slow. The
             # collector reads IAM from the Stubber, so the roles need only customer managed policies.
             if ":iam::aws:" not in attached["PolicyArn"]:
                 iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=attached["PolicyArn"])

@@ -1,7 +1,7 @@
 """The collector against real HTTP failures: throttling, access denied, missing endpoints, and paging.
 
-moto's server holds a small environment. The fault proxy in front of it answers some
-requests with the errors AWS sends, in each service's protocol. Pagination is tested
+moto's server contains a small environment. The fault proxy in front of it returns, for
+some requests, the errors AWS sends, in each service's protocol. Pagination is tested
 with botocore's Stubber, because moto does not page `GetAccountAuthorizationDetails`,
 `ListFunctions` or `ListBuckets` as AWS does.
 """
