@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import urllib.parse
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -350,3 +351,45 @@ def test_paginated_calls_merge_every_page(moto_url: str, proxy: FaultProxy, tmp_
     snapshot = load_snapshot(out)
     assert len(snapshot.accounts[ACCOUNT].functions) == 3
     assert len(snapshot.accounts[ACCOUNT].agents) == 2
+
+
+# ---- permissions boundaries ----
+
+
+BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/developer-boundary"
+BOUNDARY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+
+
+def stub_boundary(stubber: Stubber, region: str) -> None:
+    """A user whose boundary policy is attached to nothing, so the authorization details leave it out."""
+    del region
+    user = {
+        "UserName": "carol",
+        "UserId": "AIDAEXAMPLECAROL00001",
+        "Arn": f"arn:aws:iam::{ACCOUNT}:user/carol",
+        "Path": "/",
+        "PermissionsBoundary": {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": BOUNDARY_ARN},
+    }
+    details = {"UserDetailList": [user], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
+    stubber.add_response("get_account_authorization_details", {**details, "IsTruncated": False}, {})
+    policy = {"PolicyName": "developer-boundary", "Arn": BOUNDARY_ARN, "Path": "/", "DefaultVersionId": "v2"}
+    stubber.add_response("get_policy", {"Policy": policy}, {"PolicyArn": BOUNDARY_ARN})
+    # The IAM API sends policy documents URL-encoded, and botocore decodes them.
+    version = {"Document": urllib.parse.quote(json.dumps(BOUNDARY)), "VersionId": "v2", "IsDefaultVersion": True}
+    stubber.add_response(
+        "get_policy_version", {"PolicyVersion": version}, {"PolicyArn": BOUNDARY_ARN, "VersionId": "v2"}
+    )
+
+
+def test_omitted_boundary_policy_fetched(moto_url: str, proxy: FaultProxy, tmp_path: Path) -> None:
+    out = tmp_path / "snapshot"
+    result, factory = collect(moto_url, proxy, out, stubs={"iam": stub_boundary, "bedrock": no_guardrails})
+    factory.assert_stubs_used()
+    assert result.manifest["gaps"] == []
+    assert result.manifest["counts"]["iam"]["boundary policies"] == 1
+
+    written = read(out / ACCOUNT / "iam" / "policies" / "developer-boundary.json")
+    assert written["Policy"]["Arn"] == BOUNDARY_ARN
+    assert written["PolicyVersion"]["Document"] == BOUNDARY
+    snapshot = load_snapshot(out)
+    assert snapshot.accounts[ACCOUNT].managed_policies[BOUNDARY_ARN].document == BOUNDARY
