@@ -22,6 +22,10 @@ from engine.inventory import CollectionGap
 # Gaps in these services leave no permission unknown: trails only record activity, and
 # the region list only chooses where to collect.
 NO_PERMISSION_DATA = frozenset({"cloudtrail", "ec2"})
+# Operations whose output the analysis does not read: usage reports and Block Public Access.
+NO_PERMISSION_OPERATIONS = frozenset(
+    {"GenerateServiceLastAccessedDetails", "GetServiceLastAccessedDetails", "GetPublicAccessBlock"}
+)
 # Services whose gaps name one resource that appears as a node of the graph.
 RESOURCE_SERVICES = frozenset({"s3", "lambda", "bedrock-agent", "bedrock"})
 
@@ -36,7 +40,7 @@ def path_gaps(deputy: DeputyGraph, nodes: Iterable[str]) -> list[int]:
 
 
 def _depends_on(path: list[tuple[str, Mapping[str, Any]]], gap: CollectionGap) -> bool:
-    if gap.service in NO_PERMISSION_DATA:
+    if gap.service in NO_PERMISSION_DATA or gap.operation in NO_PERMISSION_OPERATIONS:
         return False
     if gap.account is None or gap.service == "organizations":
         return True

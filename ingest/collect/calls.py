@@ -30,6 +30,8 @@ CALLS: dict[str, tuple[str, ...]] = {
         "GetAccountAuthorizationDetails",
         "GetPolicy",
         "GetPolicyVersion",
+        "GenerateServiceLastAccessedDetails",
+        "GetServiceLastAccessedDetails",
     ),
     "s3": ("ListBuckets", "GetBucketPolicy", "GetBucketTagging", "GetPublicAccessBlock"),
     "lambda": ("ListFunctions", "GetPolicy"),

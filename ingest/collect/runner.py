@@ -54,6 +54,8 @@ class CollectSettings:
     concurrency: int = 4
     max_attempts: int = 10
     home_region: str | None = None
+    # Seconds between two reads of an unfinished IAM service last-accessed job.
+    poll_seconds: float = 2.0
 
 
 @dataclass(slots=True)
@@ -246,7 +248,7 @@ class Collector:
         return sorted(region["RegionName"] for region in outcome.data.get("Regions", []))
 
     def _collect_global(self, context: Context) -> None:
-        collect_iam(context)
+        collect_iam(context, poll_seconds=self.settings.poll_seconds)
         collect_s3(context)
 
     def _region_task(self, context: Context, region: str) -> Callable[[], None]:

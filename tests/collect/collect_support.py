@@ -76,8 +76,9 @@ class Fault:
     body_contains: str | None = None
     times: int | None = None
     delay: float = 0.0
-    # A JSON body to return with status 200, for a call moto does not implement.
-    answer: dict[str, Any] | None = None
+    # A body to return with status 200, for a call moto does not implement: a dict is sent
+    # as JSON, a string as XML (for the query protocol of IAM and STS).
+    answer: dict[str, Any] | str | None = None
     hits: int = 0
 
     def matches(self, service: str, region: str, operation: str | None, path: str, body: str) -> bool:
@@ -156,6 +157,9 @@ class FaultProxy:
                 fault = proxy.pick(service, region, operation, self.path, text)
                 if fault is not None and fault.delay:
                     time.sleep(fault.delay)
+                elif fault is not None and isinstance(fault.answer, str):
+                    self._send(200, fault.answer.encode(), [("Content-Type", "text/xml")])
+                    return
                 elif fault is not None and fault.answer is not None:
                     self._send(200, json.dumps(fault.answer).encode(), [("Content-Type", "application/json")])
                     return
@@ -372,6 +376,35 @@ def session_environment(session: boto3.session.Session) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
         "AWS_SESSION_TOKEN": credentials.token,
     }
+
+
+# IAM's responses to the two last-accessed calls, which moto does not implement, in the
+# query protocol's XML as the IAM API reference shows them.
+LAST_ACCESSED_ANSWERS = (
+    Fault(
+        "iam",
+        operation="GenerateServiceLastAccessedDetails",
+        answer=(
+            "<GenerateServiceLastAccessedDetailsResponse><GenerateServiceLastAccessedDetailsResult>"
+            "<JobId>00000000-0000-4000-8000-000000000001</JobId></GenerateServiceLastAccessedDetailsResult>"
+            "</GenerateServiceLastAccessedDetailsResponse>"
+        ),
+    ),
+    Fault(
+        "iam",
+        operation="GetServiceLastAccessedDetails",
+        answer=(
+            "<GetServiceLastAccessedDetailsResponse><GetServiceLastAccessedDetailsResult>"
+            "<JobStatus>COMPLETED</JobStatus><JobType>SERVICE_LEVEL</JobType>"
+            "<JobCreationDate>2024-11-05T14:30:00Z</JobCreationDate>"
+            "<JobCompletionDate>2024-11-05T14:30:02Z</JobCompletionDate><IsTruncated>false</IsTruncated>"
+            "<ServicesLastAccessed><member><ServiceName>AWS Lambda</ServiceName>"
+            "<ServiceNamespace>lambda</ServiceNamespace><TotalAuthenticatedEntities>0</TotalAuthenticatedEntities>"
+            "</member></ServicesLastAccessed></GetServiceLastAccessedDetailsResult>"
+            "</GetServiceLastAccessedDetailsResponse>"
+        ),
+    ),
+)
 
 
 def no_guardrails(stubber: Stubber, region: str) -> None:

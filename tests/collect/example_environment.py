@@ -298,9 +298,16 @@ def _stub_version(stubber: Stubber, folder: Path, agent_id: str, version: str, p
 
 
 def stub_iam(stubber: Stubber, region: str) -> None:
-    """Queue the example's `GetAccountAuthorizationDetails` output in three pages joined by `Marker`."""
+    """Queue the example's IAM: the authorization details, then a last-accessed job per user and role."""
     del region
-    details = _url_encode_documents(read(ACCOUNT_DIR / "iam" / "authorization-details.json"))
+    details = stub_iam_details(stubber)
+    arns = [user["Arn"] for user in details["UserDetailList"]] + [role["Arn"] for role in details["RoleDetailList"]]
+    stub_last_accessed(stubber, arns)
+
+
+def stub_iam_details(stubber: Stubber) -> dict[str, Any]:
+    """Queue the example's `GetAccountAuthorizationDetails` output in three pages joined by `Marker`; return it."""
+    details: dict[str, Any] = _url_encode_documents(read(ACCOUNT_DIR / "iam" / "authorization-details.json"))
     keys = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
     roles = details["RoleDetailList"]
     pages = [
@@ -317,6 +324,39 @@ def stub_iam(stubber: Stubber, region: str) -> None:
         stubber.add_response(
             "get_account_authorization_details", response, {"Marker": f"page-{number}"} if number else {}
         )
+    return details
+
+
+def stub_last_accessed(stubber: Stubber, arns: list[str]) -> None:
+    """Queue one last-accessed job per principal: the first still running at the first read, the second in two pages.
+
+    The shapes follow the IAM API reference pages GenerateServiceLastAccessedDetails and
+    GetServiceLastAccessedDetails.
+    """
+    # Job ids are UUIDs; botocore rejects shorter ones.
+    job_ids = [f"00000000-0000-4000-8000-{number:012d}" for number in range(len(arns))]
+    for arn, job_id in zip(arns, job_ids, strict=True):
+        stubber.add_response("generate_service_last_accessed_details", {"JobId": job_id}, {"Arn": arn})
+    for number, job_id in enumerate(job_ids):
+        job = {"JobId": job_id}
+        service = {"ServiceName": "Amazon S3", "ServiceNamespace": "s3", "TotalAuthenticatedEntities": 0}
+        report = {
+            "JobStatus": "COMPLETED",
+            "JobType": "SERVICE_LEVEL",
+            "JobCreationDate": "2024-11-05T14:30:00Z",
+            "JobCompletionDate": "2024-11-05T14:30:02Z",
+            "ServicesLastAccessed": [service],
+            "IsTruncated": False,
+        }
+        if number == 0:
+            stubber.add_response("get_service_last_accessed_details", {**report, "JobStatus": "IN_PROGRESS"}, job)
+        if number == 1:
+            lambda_service = {**service, "ServiceName": "AWS Lambda", "ServiceNamespace": "lambda"}
+            first = {**report, "ServicesLastAccessed": [lambda_service], "IsTruncated": True, "Marker": "more"}
+            stubber.add_response("get_service_last_accessed_details", first, job)
+            stubber.add_response("get_service_last_accessed_details", report, {**job, "Marker": "more"})
+            continue
+        stubber.add_response("get_service_last_accessed_details", report, job)
 
 
 def _url_encode_documents(value: Any) -> Any:

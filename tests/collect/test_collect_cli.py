@@ -20,6 +20,7 @@ from botocore.stub import Stubber
 from ingest.collect.runner import Collector, CollectSettings
 from tests.collect.collect_support import (
     ACCOUNT,
+    LAST_ACCESSED_ANSWERS,
     REGION,
     Fault,
     FaultProxy,
@@ -42,7 +43,8 @@ def run_deputy(args: list[str], env: dict[str, str], timeout: float = 120) -> su
 def collect_env(moto_url: str, proxy: FaultProxy, aws_env: dict[str, str]) -> dict[str, str]:
     """The environment of a `deputy collect` process with credentials of ACCOUNT, and a small environment in moto."""
     build_small(moto_url, (REGION,))
-    proxy.add(NO_GUARDRAILS)
+    for answer in (NO_GUARDRAILS, *LAST_ACCESSED_ANSWERS):
+        proxy.add(answer)
     return {**os.environ, **aws_env, **session_environment(account_session(ACCOUNT, moto_url))}
 
 
@@ -218,12 +220,15 @@ def test_all_regions_reads_enabled_regions(moto_url: str, proxy: FaultProxy, tmp
         stubber.add_response("describe_regions", {"Regions": [{"RegionName": name} for name in enabled]}, {})
 
     build_small(moto_url, tuple(enabled))
+    for answer in LAST_ACCESSED_ANSWERS:
+        proxy.add(answer)
     factory = StubbingFactory(
         account_session(ACCOUNT, moto_url),
         endpoint_url=proxy.url,
         stubs={"ec2": regions, "bedrock": no_guardrails},
     )
     result = Collector(CollectSettings(out=tmp_path / "snapshot", regions=None), factory).run()
+    assert result.manifest["gaps"] == []
     factory.assert_stubs_used()
     assert result.manifest["requested_regions"] == "all"
     assert result.manifest["accounts"][0]["regions"] == sorted(enabled)

@@ -61,7 +61,7 @@ def collect_example(moto_url: str, out: Path, *faults: Fault) -> CollectedRun:
         factory = StubbingFactory(
             account_session(ACCOUNT, moto_url), endpoint_url=proxy.url, recorder=calls.append, stubs=STUBS
         )
-        result = Collector(CollectSettings(out=out, regions=(REGION,)), factory).run()
+        result = Collector(CollectSettings(out=out, regions=(REGION,), poll_seconds=0.0), factory).run()
         factory.assert_stubs_used()
     finally:
         proxy.stop()
@@ -115,8 +115,11 @@ def test_collected_example_blast_radius_matches(example_run: CollectedRun, capsy
 
 def test_collected_example_has_example_files(example_run: CollectedRun) -> None:
     account = f"{ACCOUNT}/{REGION}"
+    collected_iam = files_under(example_run.out, ACCOUNT, "iam")
+    usage = {name for name in collected_iam if "/service-last-accessed/" in name}
+    assert len(usage) == 9
+    assert collected_iam - usage == files_under(EXAMPLE, ACCOUNT, "iam")
     for parts in (
-        (ACCOUNT, "iam"),
         (ACCOUNT, "s3"),
         (ACCOUNT, REGION, "lambda"),
         (ACCOUNT, REGION, "bedrock-agent"),
@@ -145,7 +148,13 @@ def test_manifest_records_collection(example_run: CollectedRun) -> None:
     ]
     assert manifest["gaps"] == []
     assert manifest["unavailable"] == []
-    assert manifest["counts"]["iam"] == {"groups": 1, "managed policies": 4, "roles": 6, "users": 3}
+    assert manifest["counts"]["iam"] == {
+        "groups": 1,
+        "last-accessed reports": 9,
+        "managed policies": 4,
+        "roles": 6,
+        "users": 3,
+    }
     assert manifest["counts"]["bedrock-agent"] == {
         "action groups": 7,
         "agent versions": 5,
@@ -157,6 +166,18 @@ def test_manifest_records_collection(example_run: CollectedRun) -> None:
     assert manifest["counts"]["lambda"] == {"functions": 2, "resource-based policies": 2}
     written = json.loads((example_run.out / "manifest.json").read_text())
     assert written == manifest
+
+
+def test_last_accessed_reports_merged(example_run: CollectedRun) -> None:
+    folder = example_run.out / ACCOUNT / "iam" / "service-last-accessed"
+    assert sorted(path.name for path in (folder / "users").iterdir()) == ["alice.json", "bob.json", "hr-analyst.json"]
+    assert len(list((folder / "roles").iterdir())) == 6
+    polled = json.loads((folder / "users" / "alice.json").read_text())
+    assert polled["JobStatus"] == "COMPLETED"
+    paged = json.loads((folder / "users" / "bob.json").read_text())
+    assert [service["ServiceNamespace"] for service in paged["ServicesLastAccessed"]] == ["lambda", "s3"]
+    assert "Marker" not in paged
+    assert "IsTruncated" not in paged
 
 
 def reader_authorizer() -> tuple[Authorizer, str]:

@@ -20,8 +20,10 @@ import pytest
 from botocore.stub import Stubber
 
 from api.cli import run
+from engine.graph import build_graph
 from ingest.collect.runner import CollectionResult, Collector, CollectSettings
 from ingest.snapshot import load_snapshot
+from queries.gaps import path_gaps
 from tests.collect.collect_support import (
     ACCOUNT,
     OTHER_ACCOUNT,
@@ -35,7 +37,13 @@ from tests.collect.collect_support import (
     free_port,
     no_guardrails,
 )
-from tests.collect.example_environment import add_pages, stub_bedrock_agent, stub_iam
+from tests.collect.example_environment import (
+    add_pages,
+    stub_bedrock_agent,
+    stub_iam,
+    stub_iam_details,
+    stub_last_accessed,
+)
 
 OTHER_REGION = "eu-west-1"
 # Not in the list of the Bedrock User Guide page "Supported Regions for Amazon Bedrock Agents".
@@ -96,7 +104,7 @@ def collect(
         endpoints=endpoints,
     )
     settings = CollectSettings(
-        out=out, regions=regions, accounts=accounts, member_role=READER_ROLE if accounts else None
+        out=out, regions=regions, accounts=accounts, member_role=READER_ROLE if accounts else None, poll_seconds=0.0
     )
     return Collector(settings, factory).run(), factory
 
@@ -363,7 +371,7 @@ BOUNDARY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action":
 def stub_boundary(stubber: Stubber, region: str) -> None:
     """A user whose boundary policy is attached to nothing, so the authorization details leave it out."""
     del region
-    user = {
+    user: dict[str, Any] = {
         "UserName": "carol",
         "UserId": "AIDAEXAMPLECAROL00001",
         "Arn": f"arn:aws:iam::{ACCOUNT}:user/carol",
@@ -379,6 +387,7 @@ def stub_boundary(stubber: Stubber, region: str) -> None:
     stubber.add_response(
         "get_policy_version", {"PolicyVersion": version}, {"PolicyArn": BOUNDARY_ARN, "VersionId": "v2"}
     )
+    stub_last_accessed(stubber, [user["Arn"]])
 
 
 def test_omitted_boundary_policy_fetched(moto_url: str, proxy: FaultProxy, tmp_path: Path) -> None:
@@ -393,3 +402,32 @@ def test_omitted_boundary_policy_fetched(moto_url: str, proxy: FaultProxy, tmp_p
     assert written["PolicyVersion"]["Document"] == BOUNDARY
     snapshot = load_snapshot(out)
     assert snapshot.accounts[ACCOUNT].managed_policies[BOUNDARY_ARN].document == BOUNDARY
+
+
+def stub_last_accessed_denied(stubber: Stubber, region: str) -> None:
+    del region
+    details = stub_iam_details(stubber)
+    first = details["UserDetailList"][0]["Arn"]
+    stubber.add_client_error(
+        "generate_service_last_accessed_details",
+        "AccessDenied",
+        "not authorized to perform: iam:GenerateServiceLastAccessedDetails",
+        403,
+        expected_params={"Arn": first},
+    )
+
+
+def test_denied_last_accessed_one_gap_no_marks(moto_url: str, proxy: FaultProxy, tmp_path: Path) -> None:
+    out = tmp_path / "snapshot"
+    stubs: dict[str, StubSetup] = {"iam": stub_last_accessed_denied, "bedrock": no_guardrails}
+    result, factory = collect(moto_url, proxy, out, stubs=stubs)
+    factory.assert_stubs_used()
+
+    gaps = result.manifest["gaps"]
+    assert [(gap["operation"], gap["cause"], gap["subject"]) for gap in gaps] == [
+        ("GenerateServiceLastAccessedDetails", "access-denied", "the service last-accessed data of every user and role")
+    ]
+    assert not (out / ACCOUNT / "iam" / "service-last-accessed").exists()
+    deputy = build_graph(load_snapshot(out))
+    # Usage reports grant nothing, so not even a path through every node depends on this gap.
+    assert path_gaps(deputy, list(deputy.graph.nodes)) == []

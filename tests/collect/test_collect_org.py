@@ -90,7 +90,7 @@ def test_org_collects_every_member(moto_url: str, proxy: FaultProxy, tmp_path: P
     build_small(moto_url, (REGION,))
     member, unit_id = build_organization(moto_url)
     out = tmp_path / "snapshot"
-    settings = CollectSettings(out=out, regions=(REGION,), org=True, member_role=READER_ROLE)
+    settings = CollectSettings(out=out, regions=(REGION,), org=True, member_role=READER_ROLE, poll_seconds=0.0)
     result = Collector(settings, org_factory(moto_url, proxy)).run()
 
     accounts = {entry["account_id"]: entry for entry in result.manifest["accounts"]}
