@@ -8,6 +8,7 @@ to standard output. `--quiet` leaves only warnings, so each gap is still logged.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import re
@@ -121,7 +122,8 @@ def run_collect(args: argparse.Namespace, factory: ClientFactory | None = None) 
             ) from error
         factory = ClientFactory(session, max_attempts=settings.max_attempts)
     if settings.home_region is None and settings.regions and factory.session.region_name is None:
-        settings = CollectSettings(**{**_fields(settings), "home_region": settings.regions[0]})
+        # Without a configured region, the global services are called in the first region requested.
+        settings = dataclasses.replace(settings, home_region=settings.regions[0])
 
     try:
         with _interrupt_on_sigterm():
@@ -134,10 +136,6 @@ def run_collect(args: argparse.Namespace, factory: ClientFactory | None = None) 
         text = json.dumps(summary, indent=2) if args.log_format == "json" else summary_text(summary)
         print(text)
     return 0
-
-
-def _fields(settings: CollectSettings) -> dict[str, Any]:
-    return {name: getattr(settings, name) for name in settings.__dataclass_fields__}
 
 
 @contextmanager
@@ -157,7 +155,7 @@ def _interrupt_on_sigterm() -> Iterator[None]:
 class JsonLogFormatter(logging.Formatter):
     """One JSON object per record, with the account, region and gap fields the collector attaches."""
 
-    FIELDS = ("event", "account", "region", "regions", "gap")
+    FIELDS = ("event", "account", "region", "regions", "gaps", "gap")
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {

@@ -145,18 +145,15 @@ def collect_iam(context: Context, *, poll_seconds: float = POLL_SECONDS) -> None
 def collect_last_accessed(context: Context, targets: list[tuple[str, str, str]], *, poll_seconds: float) -> None:
     """Start a last-accessed job for every user and role, then write each finished report."""
     jobs: list[tuple[str, str, str, str]] = []
-    for folder, name, arn in targets:
-        started = context.call(
-            "iam",
-            "GenerateServiceLastAccessedDetails",
-            subject="the service last-accessed data of every user and role"
-            if not jobs
-            else f"the service last-accessed data of {arn}",
-            resource=arn,
-            Arn=arn,
+    for index, (folder, name, arn) in enumerate(targets):
+        # A refused first job means that the caller may start none, so one gap stands for all of them.
+        subject = (
+            "the service last-accessed data of every user and role"
+            if index == 0
+            else f"the service last-accessed data of {arn}"
         )
-        if started.status is Status.FAILED and not jobs:
-            # The first job was refused, so the caller may start none; one gap says so.
+        started = context.call("iam", "GenerateServiceLastAccessedDetails", subject=subject, resource=arn, Arn=arn)
+        if index == 0 and started.status is Status.FAILED:
             return
         if started.ok and started.data is not None:
             jobs.append((folder, name, arn, started.data["JobId"]))

@@ -107,7 +107,7 @@ class Collector:
             writer.write((MANIFEST,), incomplete_manifest(started))
             caller_arn, caller_account = self._caller_identity()
             partition = parse_arn(caller_arn).partition
-            home_region = self.settings.home_region or self.factory.session.region_name or "us-east-1"
+            home_region = self._home_region()
             root = Context(
                 AwsCaller(self.factory, Scope(caller_account, None), self.log, self.stop, home_region=home_region),
                 writer,
@@ -135,11 +135,14 @@ class Collector:
 
     # -- accounts -----------------------------------------------------------------------
 
+    def _home_region(self) -> str:
+        """Return the region for global services: the setting, the session's region, or us-east-1."""
+        # NOTE: us-east-1 is in the aws partition only; in aws-cn or aws-us-gov set a region.
+        return self.settings.home_region or self.factory.session.region_name or "us-east-1"
+
     def _caller_identity(self) -> tuple[str, str]:
         try:
-            client = self.factory.client(
-                "sts", self.settings.home_region or self.factory.session.region_name or "us-east-1"
-            )
+            client = self.factory.client("sts", self._home_region())
             identity = client.get_caller_identity()
         except NoCredentialsError as error:
             raise UsageError(
@@ -299,17 +302,18 @@ class Collector:
                 future.result()
 
     def _tracked(self, account_id: str, name: str, task: Callable[[], None]) -> None:
-        before = len(self.log.gaps)
+        region = None if name == GLOBAL else name
         logger.info(
             "%s %s: started", account_id, name, extra={"event": "task-start", "account": account_id, "region": name}
         )
         task()
+        gaps = sum(1 for gap in self.log.gaps if gap.account == account_id and gap.region == region)
         logger.info(
-            "%s %s: done, %d new gaps",
+            "%s %s: done, %d gaps",
             account_id,
             name,
-            len(self.log.gaps) - before,
-            extra={"event": "task-done", "account": account_id, "region": name},
+            gaps,
+            extra={"event": "task-done", "account": account_id, "region": name, "gaps": gaps},
         )
 
 

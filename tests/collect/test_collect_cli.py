@@ -107,7 +107,8 @@ def test_text_progress_and_summary(collect_env: dict[str, str], tmp_path: Path) 
     progress = result.stderr.splitlines()
     assert f"collecting account {ACCOUNT}: 1 regions" in progress
     assert f"{ACCOUNT} global: started" in progress
-    assert f"{ACCOUNT} {REGION}: done, 0 new gaps" in progress
+    assert f"{ACCOUNT} {REGION}: done, 0 gaps" in progress
+    assert f"{ACCOUNT} global: done, 0 gaps" in progress
     summary = result.stdout.splitlines()
     assert summary[0] == f"snapshot written to {out}"
     assert f"  account {ACCOUNT} (caller): collected; regions: {REGION}" in summary
