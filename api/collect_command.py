@@ -77,9 +77,9 @@ def settings_from_args(args: argparse.Namespace) -> CollectSettings:
         regions = tuple(dict.fromkeys(region.strip() for region in args.regions.split(",") if region.strip()))
         bad = [region for region in regions if not _REGION_NAME.match(region)]
         if not regions or bad:
-            shown = ", ".join(repr(region) for region in bad) or repr(args.regions)
+            invalid = ", ".join(repr(region) for region in bad) or repr(args.regions)
             raise UsageError(
-                f"--regions {shown} is not a region code; write 'all' or codes such as us-east-1,eu-west-1"
+                f"--regions {invalid} is not a region code; write 'all' or codes such as us-east-1,eu-west-1"
             )
 
     accounts: tuple[str, ...] = ()
@@ -87,8 +87,8 @@ def settings_from_args(args: argparse.Namespace) -> CollectSettings:
         accounts = tuple(dict.fromkeys(account.strip() for account in args.accounts.split(",") if account.strip()))
         bad = [account for account in accounts if not is_account_id(account)]
         if not accounts or bad:
-            shown = ", ".join(repr(account) for account in bad) or repr(args.accounts)
-            raise UsageError(f"--accounts {shown} is not a 12-digit account id; separate ids with commas")
+            invalid = ", ".join(repr(account) for account in bad) or repr(args.accounts)
+            raise UsageError(f"--accounts {invalid} is not a 12-digit account id; separate ids with commas")
 
     if args.org and args.member_role is None:
         raise UsageError("--org needs --member-role NAME, the read-only role to assume in each member account")

@@ -1,4 +1,4 @@
-"""Which results depend on a collection gap: data that `deputy collect` could not read.
+"""The results that depend on a collection gap, which is data that `deputy collect` could not read.
 
 A gap never becomes "no permissions". Each path is checked against the gaps of its
 snapshot, and a path that passes through the scope of a gap is marked, because the
