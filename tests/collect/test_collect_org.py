@@ -40,6 +40,23 @@ def build_organization(moto_url: str) -> tuple[str, str]:
     status = organizations.create_account(Email="workloads@example.com", AccountName="workloads")
     member = status["CreateAccountStatus"]["AccountId"]
     organizations.move_account(AccountId=member, SourceParentId=root_id, DestinationParentId=unit_id)
+    organizations.enable_policy_type(RootId=root_id, PolicyType="RESOURCE_CONTROL_POLICY")
+    content = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+    rcp = organizations.create_policy(
+        Content=json.dumps(content), Description="TLS only", Name="RequireTls", Type="RESOURCE_CONTROL_POLICY"
+    )
+    organizations.attach_policy(PolicyId=rcp["Policy"]["PolicySummary"]["Id"], TargetId=unit_id)
 
     member_session = account_session(member, moto_url)
     trust = {"Version": "2012-10-17", "Statement": []}
@@ -114,7 +131,11 @@ def test_org_collects_every_member(moto_url: str, proxy: FaultProxy, tmp_path: P
     assert snapshot.organization.management_account_id == ACCOUNT
     assert set(snapshot.organization.account_ids) == {ACCOUNT, member}
     assert snapshot.organization.parents[member] == unit_id
-    assert {policy.name for policy in snapshot.organization.policies} == {"FullAWSAccess"}
+    policies = {policy.name: policy for policy in snapshot.organization.policies}
+    assert set(policies) == {"FullAWSAccess", "RCPFullAWSAccess", "RequireTls"}
+    assert policies["RequireTls"].policy_type == "RESOURCE_CONTROL_POLICY"
+    assert policies["RequireTls"].target_ids == (unit_id,)
+    assert policies["FullAWSAccess"].policy_type == "SERVICE_CONTROL_POLICY"
     assert set(snapshot.accounts) == {ACCOUNT, member}
 
 
