@@ -162,7 +162,7 @@ class Collector:
         if not self.organization.accounts_listed:
             raise UsageError(
                 f"--org: account {caller_account} cannot list the organization's accounts; run from the management "
-                "account or a delegated administrator, or name the accounts with --accounts"
+                "account or a delegated administrator, or leave out --org and name the accounts with --accounts"
             )
         members = self.organization.active_accounts
         if not self.settings.accounts:
