@@ -25,6 +25,8 @@ def path_lines(
         flags.append("conditional")
     if path["weak"]:
         flags.append("only through the agent's own role")
+    if path.get("depends_on_gaps"):
+        flags.append("depends on collection gaps " + ", ".join(f"#{index + 1}" for index in path["depends_on_gaps"]))
     target = path["nodes"][-1]
     header = f"{indent}{path['access']} {_name(target)}  [{path['kind']}]"
     if flags:
@@ -81,6 +83,9 @@ def analyze_text(result: dict[str, Any]) -> str:
     if result["not_seen"]:
         lines += ["", "Not analysed (missing from the snapshot)"]
         lines += [f"  - {note}" for note in result["not_seen"]]
+    if result.get("collection_gaps"):
+        lines += ["", "Collection gaps (calls that failed; results marked with a gap number depend on them)"]
+        lines += [f"  #{index}: {sentence}" for index, sentence in enumerate(result["collection_gaps"], start=1)]
     lines += _finding_lines(result)
     # Invokers holding confused-deputy paths come first, the most paths first.
     entries = sorted(result["invokers"], key=lambda entry: -sum(p["confused_deputy"] for p in entry["blast_radius"]))
@@ -113,6 +118,8 @@ def _finding_lines(result: dict[str, Any]) -> list[str]:
     lines = ["", "Confused-deputy paths (invoker, access, resource, how)"]
     for finding in findings:
         flag = ", conditional" if finding["conditional"] else ""
+        if finding.get("depends_on_gaps"):
+            flag += ", depends on collection gaps " + ", ".join(f"#{index + 1}" for index in finding["depends_on_gaps"])
         lines.append(
             f"  {names.get(finding['from'], finding['from'])}  {finding['access']}  "
             f"{names.get(finding['to'], finding['to'])}  [{finding['kind']}{flag}]"

@@ -275,6 +275,33 @@ class AccountInventory:
     coverage: set[str] = field(default_factory=set)
 
 
+@dataclass(frozen=True, slots=True)
+class CollectionGap:
+    """Data that `deputy collect` could not read, from the `gaps` of manifest.json.
+
+    `account` is None for the organization, `region` None for global services, and
+    `resource` the ARN or id of the one resource the call was about, if any. `cause` is
+    `access-denied`, `scp`, `throttled` or `error`.
+    """
+
+    service: str
+    operation: str
+    subject: str
+    error_code: str
+    cause: str
+    account: str | None = None
+    region: str | None = None
+    resource: str | None = None
+
+    def sentence(self) -> str:
+        """Return the "not analysed: ..." line that reports show for this gap."""
+        where = f"account {self.account}" if self.account else "the organization"
+        if self.region:
+            where += f" ({self.region})"
+        denied_by = ", denied by a service control policy" if self.cause == "scp" else ""
+        return f"not analysed: {self.subject} in {where}: {self.operation} failed with {self.error_code}{denied_by}"
+
+
 @dataclass(slots=True)
 class Snapshot:
     """A whole snapshot: accounts, the organization if present, and what could not be seen."""
@@ -286,3 +313,5 @@ class Snapshot:
     organization: Organization | None = None
     # One sentence per gap, for example "s3: not in snapshot for account 111122223333".
     not_seen: list[str] = field(default_factory=list)
+    # The calls that failed while `deputy collect` wrote the snapshot; empty for hand-made ones.
+    gaps: tuple[CollectionGap, ...] = ()

@@ -103,7 +103,8 @@ def load_cloudtrail(reader: SnapshotReader, folder: Path, inventory: AccountInve
         if known is None or not known.selectors_known:
             inventory.trails[trail.arn] = trail
         if has_folder:
-            for path in reader.unknown_entries(trail_dir, {"event-selectors.json"}):
+            # The analysis does not read status.json (`get-trail-status`) yet, so it is there for people.
+            for path in reader.unknown_entries(trail_dir, {"event-selectors.json", "status.json"}):
                 logger.warning("ignoring %s: not a file deputygraph reads", reader.label(path))
 
     known_names = {"trails.json", *(trail.name for trail in trails)}

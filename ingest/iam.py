@@ -276,7 +276,8 @@ def load_iam(reader: SnapshotReader, iam_dir: Path, inventory: AccountInventory)
         )
 
     extra_policies = _load_policy_folder(reader, iam_dir / "policies", inventory)
-    for path in reader.unknown_entries(iam_dir, {"authorization-details.json", "policies"}):
+    # The analysis does not read service-last-accessed/ (deputy collect's usage reports) yet.
+    for path in reader.unknown_entries(iam_dir, {"authorization-details.json", "policies", "service-last-accessed"}):
         logger.warning("ignoring %s: not a file deputygraph reads", reader.label(path))
 
     logger.info(

@@ -20,7 +20,8 @@ from ingest.jsonfile import JsonObject, SnapshotReader
 
 logger = logging.getLogger(__name__)
 
-BUCKET_FILES = {"policy.json", "tagging.json"}
+# The analysis does not read public-access-block.json (`get-public-access-block`) yet, so it is there for people.
+BUCKET_FILES = {"policy.json", "tagging.json", "public-access-block.json"}
 LISTING_COMMAND = "aws s3api list-buckets --page-size 1000 --output json"
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from engine.arn import DEFAULT_PARTITION, PARTITIONS, is_account_id
 from engine.errors import SnapshotError
-from engine.inventory import AccountInventory, Snapshot
+from engine.inventory import AccountInventory, CollectionGap, Snapshot
 from ingest.bedrock import load_bedrock, load_bedrock_agent
 from ingest.cloudtrail import load_cloudtrail, note_unknown_selectors
 from ingest.iam import load_iam
@@ -33,6 +33,8 @@ MANIFEST = "manifest.json"
 MANIFEST_EXAMPLE = 'a JSON object such as {"format_version": 1, "partition": "aws"}'
 ORGANIZATION_FOLDER = "organization"
 FORMAT_VERSION = 1
+# The manifest status of a staging folder whose collection has not finished.
+INCOMPLETE = "incomplete"
 # Region codes such as us-east-1, eu-central-2, us-gov-west-1 and cn-northwest-1.
 _REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
@@ -87,7 +89,7 @@ def load_snapshot(path: str | Path) -> Snapshot:
             "account folders and manifest.json",
         )
 
-    partition, collected_at = _read_manifest(root)
+    partition, collected_at, gaps = _read_manifest(root)
     reader = SnapshotReader(root=root, partition=partition)
     account_dirs, organization_dir = _top_level_folders(reader)
     if not account_dirs and organization_dir is None:
@@ -97,7 +99,7 @@ def load_snapshot(path: str | Path) -> Snapshot:
             "organization folder; point deputygraph at the snapshot root",
         )
 
-    snapshot = Snapshot(path=str(root), partition=partition, collected_at=collected_at)
+    snapshot = Snapshot(path=str(root), partition=partition, collected_at=collected_at, gaps=gaps)
     for account_dir in account_dirs:
         snapshot.accounts[account_dir.name] = _load_account(reader, account_dir)
     if organization_dir is not None:
@@ -119,12 +121,19 @@ def load_snapshot(path: str | Path) -> Snapshot:
 DOCUMENT_SUFFIXES = frozenset({".md", ".txt", ".rst"})
 
 
-def _read_manifest(root: Path) -> tuple[str, str | None]:
-    """Return the partition and collection time from manifest.json, or the defaults."""
+def _read_manifest(root: Path) -> tuple[str, str | None, tuple[CollectionGap, ...]]:
+    """Return the partition, collection time and collection gaps from manifest.json, or the defaults."""
     path = root / MANIFEST
     if inspect_entry(path).kind is EntryKind.ABSENT:
-        return DEFAULT_PARTITION, None
+        return DEFAULT_PARTITION, None, ()
     manifest = JsonObject.top_level(read_json(root, path, MANIFEST_EXAMPLE), MANIFEST)
+
+    status = manifest.optional_str("status")
+    if status == INCOMPLETE:
+        raise manifest.error(
+            "status",
+            "the collection that wrote this folder did not finish, so files may be missing; run deputy collect again",
+        )
 
     version = manifest.optional_int("format_version")
     if version is not None and version != FORMAT_VERSION:
@@ -149,7 +158,31 @@ def _read_manifest(root: Path) -> tuple[str, str | None]:
                 "collected_at",
                 f"{collected_at!r} is not an ISO-8601 time; write it like 2025-01-31T12:00:00Z",
             ) from error
-    return partition, collected_at
+    return partition, collected_at, _read_gaps(manifest)
+
+
+def _read_gaps(manifest: JsonObject) -> tuple[CollectionGap, ...]:
+    """Read the `gaps` that deputy collect records: calls that failed, so their data is unknown."""
+    gaps = []
+    for item in manifest.optional_objects("gaps"):
+        account = item.optional_str("account")
+        if account is not None and not is_account_id(account):
+            raise item.error("account", f"{account!r} is not a 12-digit account id; use null for the organization")
+        gaps.append(
+            CollectionGap(
+                service=item.require_str("service"),
+                operation=item.require_str("operation"),
+                subject=item.require_str("subject"),
+                error_code=item.require_str("error_code"),
+                cause=item.require_str("cause"),
+                account=account,
+                region=item.optional_str("region"),
+                resource=item.optional_str("resource"),
+            )
+        )
+    if gaps:
+        logger.warning("%s records %d collection gaps; results that depend on them are marked", MANIFEST, len(gaps))
+    return tuple(gaps)
 
 
 def _top_level_folders(reader: SnapshotReader) -> tuple[list[Path], Path | None]:

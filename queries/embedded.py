@@ -12,6 +12,7 @@ from typing import Any
 from engine.graph import DeputyGraph
 from engine.model import Label, Rel
 from engine.paths import Reach, Step, blast_radius, invocable_aliases, invokers, paths_between, reach_from
+from queries.gaps import path_gaps
 
 COUNTED_LABELS = (
     Label.USER,
@@ -52,8 +53,8 @@ def edge_json(step: Step) -> dict[str, Any]:
     return edge
 
 
-def _path_head(reach: Reach) -> dict[str, Any]:
-    return {
+def _path_head(deputy: DeputyGraph, reach: Reach) -> dict[str, Any]:
+    result = {
         "from": reach.principal,
         "to": reach.target,
         "access": reach.access,
@@ -62,12 +63,17 @@ def _path_head(reach: Reach) -> dict[str, Any]:
         "conditional": reach.conditional,
         "weak": reach.weak,
     }
+    depends = path_gaps(deputy, reach.nodes)
+    if depends:
+        # Indexes into the analysis's `collection_gaps`, the calls that deputy collect could not make.
+        result["depends_on_gaps"] = depends
+    return result
 
 
 def reach_json(deputy: DeputyGraph, reach: Reach) -> dict[str, Any]:
     """Describe one path: its nodes in order, each edge with its actions and granting statements."""
     return {
-        **_path_head(reach),
+        **_path_head(deputy, reach),
         "nodes": [node_json(deputy, node) for node in reach.nodes],
         "edges": [edge_json(step) for step in reach.steps],
     }
@@ -91,7 +97,11 @@ class PathTables:
     def path(self, reach: Reach) -> dict[str, Any]:
         for node in reach.nodes:
             self.node(node)
-        return {**_path_head(reach), "nodes": reach.nodes, "edges": [self._edge(step) for step in reach.steps]}
+        return {
+            **_path_head(self.deputy, reach),
+            "nodes": reach.nodes,
+            "edges": [self._edge(step) for step in reach.steps],
+        }
 
     def node(self, arn: str) -> str:
         if arn not in self.nodes:
@@ -154,7 +164,14 @@ def analyze(deputy: DeputyGraph) -> dict[str, Any]:
             }
         )
     confused = [
-        {"from": r.principal, "to": r.target, "access": r.access, "kind": r.kind, "conditional": r.conditional}
+        {
+            "from": r.principal,
+            "to": r.target,
+            "access": r.access,
+            "kind": r.kind,
+            "conditional": r.conditional,
+            "depends_on_gaps": path_gaps(deputy, r.nodes),
+        }
         for principal in invoker_list
         for r in reaches[principal]
         if r.confused_deputy
@@ -163,6 +180,7 @@ def analyze(deputy: DeputyGraph) -> dict[str, Any]:
         "snapshot": deputy.snapshot.path,
         "summary": summary(deputy, invoker_list, reaches),
         "not_seen": list(deputy.notes),
+        "collection_gaps": [gap.sentence() for gap in deputy.snapshot.gaps],
         "invokers": entries,
         "confused_deputy_paths": confused,
         "nodes": tables.nodes,
