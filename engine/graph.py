@@ -16,6 +16,8 @@ stage adds those edges), S3 access points, object ACLs, and Lambda function URLs
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -174,7 +176,17 @@ class _Builder:
                     account=role.account,
                     service_linked=role.is_service_linked,
                     missing_policies=self.authorizer.missing_managed_policies(role.arn),
+                    policy_digest=self._policy_digest(role.arn),
                 )
+
+    def _policy_digest(self, role_arn: str) -> str:
+        """Return a SHA-256 of the role's identity-based and boundary statements, so builds can be compared."""
+        statements = [
+            *self.authorizer.identity_statements(role_arn),
+            *(self.authorizer.boundary_statements(role_arn) or ()),
+        ]
+        text = json.dumps([statement.describe() for statement in statements], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def _add_resources(self) -> None:
         for account in self.snapshot.accounts.values():
