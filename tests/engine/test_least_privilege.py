@@ -1,0 +1,119 @@
+"""Least-privilege proposals, measured by rebuilding the graph with the proposed policy."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.graph import build_graph
+from engine.least_privilege import PROPOSED_POLICY_NAME, Proposal, propose, with_role_policy
+from ingest.snapshot import load_snapshot
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shared-hr-agent"
+ACCOUNT = "111122223333"
+AGENT_ROLE = f"arn:aws:iam::{ACCOUNT}:role/service-role/AmazonBedrockExecutionRoleForAgents_hr"
+LOOKUP_ROLE = f"arn:aws:iam::{ACCOUNT}:role/hr-policy-lookup-role"
+VPC_ROLE = f"arn:aws:iam::{ACCOUNT}:role/infra-vpc-provisioner-role"
+HR_BUCKET = "arn:aws:s3:::acme-hr-policies"
+HELPDESK_ALIASES = (
+    f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/M3ITHD8P5W/HDP2X7K9QA",
+    f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/M3ITHD8P5W/TSTALIASID",
+)
+
+
+def proposals_for(root: Path) -> dict[str, Proposal]:
+    return {proposal.role_arn: proposal for proposal in propose(build_graph(load_snapshot(root)))}
+
+
+@pytest.fixture(scope="module")
+def example() -> dict[str, Proposal]:
+    return proposals_for(EXAMPLE)
+
+
+def test_roles_covered(example: dict[str, Proposal]) -> None:
+    assert sorted(example) == [LOOKUP_ROLE, VPC_ROLE, AGENT_ROLE]
+
+
+def test_agent_role_policy(example: dict[str, Proposal]) -> None:
+    statements = example[AGENT_ROLE].policy["Statement"]
+    assert [s["Sid"] for s in statements] == ["InvokeAgentModels", "QueryKnowledgeBases"]
+    assert statements[0]["Resource"] == [
+        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0",
+        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-sonnet-20240229-v1:0",
+    ]
+    assert statements[1]["Resource"] == [f"arn:aws:bedrock:us-east-1:{ACCOUNT}:knowledge-base/HRKB4Q8Z2X"]
+    assert all("s3:GetObject" not in s["Action"] for s in statements)
+
+
+def test_agent_role_removes_helpdesk_reach(example: dict[str, Proposal]) -> None:
+    proposal = example[AGENT_ROLE]
+    assert proposal.before.role_reach == {(HR_BUCKET, "read")}
+    assert proposal.after.role_reach == frozenset()
+    removed = proposal.removed_paths
+    # Four invokers (alice, bob and the two administrator roles) reach the HR bucket through
+    # each helpdesk alias only because of the role's s3:GetObject on *.
+    assert len(removed) == 8
+    assert {(alias, target) for _, alias, target, _ in removed} == {(alias, HR_BUCKET) for alias in HELPDESK_ALIASES}
+    assert len(proposal.before.invoker_paths) - len(proposal.after.invoker_paths) == 8
+    # The HR agent's knowledge base still gives the bucket, so no target disappears.
+    assert proposal.removed_targets == []
+
+
+def test_lambda_role_keeps_scoped_statements(example: dict[str, Proposal]) -> None:
+    proposal = example[LOOKUP_ROLE]
+    sids = [s["Sid"] for s in proposal.policy["Statement"]]
+    assert sids == ["CreateOwnLogGroup", "WriteOwnLogs", "Kept0", "Kept1"]
+    assert proposal.removed_paths == []
+    assert proposal.before.role_reach == proposal.after.role_reach == {(HR_BUCKET, "read")}
+
+
+def edit_role(root: Path, name: str, statement: dict[str, Any]) -> None:
+    path = root / ACCOUNT / "iam" / "authorization-details.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    role = next(role for role in document["RoleDetailList"] if role["RoleName"] == name)
+    role["RolePolicyList"][0]["PolicyDocument"]["Statement"] = [statement]
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+
+def test_lambda_wildcard_dropped_and_measured(tmp_path: Path) -> None:
+    root = tmp_path / "snapshot"
+    shutil.copytree(EXAMPLE, root)
+    edit_role(root, "infra-vpc-provisioner-role", {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"})
+    proposal = proposals_for(root)[VPC_ROLE]
+    assert [s["Sid"] for s in proposal.policy["Statement"]] == ["CreateOwnLogGroup", "WriteOwnLogs"]
+    assert any("dropped, because it allows wildcard actions" in note for note in proposal.notes)
+    assert len(proposal.before.role_reach) == 19
+    assert proposal.after.role_reach == frozenset()
+    removed_targets = {target for target, _ in proposal.removed_targets}
+    assert f"vpc-api:{ACCOUNT}:us-east-1:ec2:CreateVpc" in removed_targets
+    assert len(removed_targets) == 19
+
+
+def test_lambda_s3_star_narrowed_to_kb_bucket(tmp_path: Path) -> None:
+    root = tmp_path / "snapshot"
+    shutil.copytree(EXAMPLE, root)
+    edit_role(root, "hr-policy-lookup-role", {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+    proposal = proposals_for(root)[LOOKUP_ROLE]
+    narrowed = proposal.policy["Statement"][2]
+    assert narrowed["Action"] == ["s3:GetObject"]
+    assert narrowed["Resource"] == [HR_BUCKET, f"{HR_BUCKET}/*"]
+    assert proposal.after.role_reach == {(HR_BUCKET, "read")}
+
+
+def test_with_role_policy_copies_snapshot() -> None:
+    snapshot = load_snapshot(EXAMPLE)
+    role = snapshot.accounts[ACCOUNT].roles[AGENT_ROLE]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}],
+    }
+    changed = with_role_policy(snapshot, role, policy)
+    new_role = changed.accounts[ACCOUNT].roles[AGENT_ROLE]
+    assert [p.name for p in new_role.inline_policies] == [PROPOSED_POLICY_NAME]
+    assert new_role.attached_policy_arns == ()
+    assert snapshot.accounts[ACCOUNT].roles[AGENT_ROLE].attached_policy_arns == role.attached_policy_arns
+    assert snapshot.accounts[ACCOUNT].roles[AGENT_ROLE] is role
