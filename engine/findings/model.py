@@ -106,6 +106,7 @@ class Finding:
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.finding_id,
+            "key": self.key,
             "rule_id": self.rule_id,
             "type": self.rule,
             "severity": str(self.severity),
