@@ -9,8 +9,9 @@ not hold, shows which actions it calls), narrows S3 data actions on `*` to the b
 that the agents' knowledge bases read, and keeps every other statement as it is.
 
 The effect is measured, not estimated: the role's policies are replaced by the
-proposal in a copy of the snapshot, the graph is built again, and the blast radius of
-every invoker through every alias it can invoke is compared with the original.
+proposal in a copy of the snapshot, the role's permission edges are evaluated again
+(`engine.graph.rebuild_principal`), and the blast radius of every invoker through every
+alias it can invoke is compared with the original.
 
 Not modelled: IAM last-accessed data (the snapshot format has no file for it yet, so no
 unused service is dropped on that basis), the S3 objects holding action-group OpenAPI
@@ -20,6 +21,7 @@ schemas, Provisioned Throughput, agent collaborators and KMS keys of encrypted a
 from __future__ import annotations
 
 import logging
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -28,7 +30,7 @@ from engine.actions import action_info, expand_action_pattern
 from engine.arn import parse_arn, s3_bucket_arn, s3_objects_arn
 from engine.findings.context import FindingContext
 from engine.findings.permissions import DATA_SERVICES
-from engine.graph import DeputyGraph, build_graph
+from engine.graph import DeputyGraph, rebuild_principal
 from engine.inventory import InlinePolicy, Role, Snapshot
 from engine.paths import invocable_aliases, invokers, reach_from
 from engine.policy import Statement
@@ -40,18 +42,22 @@ PROPOSED_POLICY_NAME = "deputygraph-least-privilege"
 
 @dataclass(frozen=True, slots=True)
 class Impact:
-    """Sensitive reach: of every invoker through agents, and of one role on its own."""
+    """Counts of sensitive reach: invoker paths through agents, their targets, and one role's own reach."""
 
-    invoker_paths: frozenset[tuple[str, str, str, str]]  # (invoker, alias, target, access)
-    targets: frozenset[tuple[str, str]]  # (target, access) reached through some alias by some invoker
-    role_reach: frozenset[tuple[str, str]]  # (target, access) the role reaches without agents
+    invoker_paths: int  # (invoker, alias, target, access) tuples
+    targets: int  # distinct (target, access) reached through some alias by some invoker
+    role_reach: int  # (target, access) the role reaches without agents
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "invoker_paths": len(self.invoker_paths),
-            "sensitive_targets": len(self.targets),
-            "role_sensitive_reach": len(self.role_reach),
+            "invoker_paths": self.invoker_paths,
+            "sensitive_targets": self.targets,
+            "role_sensitive_reach": self.role_reach,
         }
+
+
+Path4 = tuple[str, str, str, str]  # (invoker, alias, target, access)
+Pair = tuple[str, str]  # (target, access)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +71,9 @@ class Proposal:
     notes: tuple[str, ...]
     before: Impact
     after: Impact
-
-    @property
-    def removed_paths(self) -> list[tuple[str, str, str, str]]:
-        return sorted(self.before.invoker_paths - self.after.invoker_paths)
-
-    @property
-    def removed_targets(self) -> list[tuple[str, str]]:
-        return sorted(self.before.targets - self.after.targets)
+    removed_paths: tuple[Path4, ...]
+    removed_targets: tuple[Pair, ...]
+    removed_role_reach: tuple[Pair, ...]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -90,37 +91,88 @@ class Proposal:
                 ],
                 "sensitive_targets": [{"target": target, "access": access} for target, access in self.removed_targets],
                 "role_sensitive_reach": [
-                    {"target": target, "access": access}
-                    for target, access in sorted(self.before.role_reach - self.after.role_reach)
+                    {"target": target, "access": access} for target, access in self.removed_role_reach
                 ],
             },
         }
 
 
-def measure(deputy: DeputyGraph, role_arn: str) -> Impact:
-    """Compute the sensitive reach of every invoker through every alias, and of one role."""
-    graph = deputy.graph
-    alias_reach: dict[str, set[tuple[str, str]]] = {}
-    paths: set[tuple[str, str, str, str]] = set()
-    for invoker in invokers(deputy):
-        for alias in invocable_aliases(deputy, invoker):
-            if alias.target not in alias_reach:
-                alias_reach[alias.target] = {
-                    (reach.target, reach.access)
-                    for reach in reach_from(deputy, alias.target)
-                    if graph.nodes[reach.target].get("sensitive")
-                }
-            paths |= {(invoker, alias.target, target, access) for target, access in alias_reach[alias.target]}
-    role_reach = {
-        (reach.target, reach.access)
-        for reach in reach_from(deputy, role_arn, agents=False, functions=False)
-        if graph.nodes[reach.target].get("sensitive")
-    }
-    return Impact(
-        invoker_paths=frozenset(paths),
-        targets=frozenset((target, access) for _, _, target, access in paths),
-        role_reach=frozenset(role_reach),
-    )
+class _Reach:
+    """The sensitive reach of one graph: per alias, per invoker, and of single roles, each computed once."""
+
+    def __init__(self, deputy: DeputyGraph) -> None:
+        self.deputy = deputy
+        self._alias: dict[str, frozenset[Pair]] = {}
+        self.invocable: dict[str, tuple[str, ...]] = {
+            invoker: tuple(reach.target for reach in invocable_aliases(deputy, invoker)) for invoker in invokers(deputy)
+        }
+
+    def alias(self, alias: str) -> frozenset[Pair]:
+        if alias not in self._alias:
+            graph = self.deputy.graph
+            self._alias[alias] = frozenset(
+                (reach.target, reach.access)
+                for reach in reach_from(self.deputy, alias)
+                if graph.nodes[reach.target].get("sensitive")
+            )
+        return self._alias[alias]
+
+    def seed(self, alias: str, reach: frozenset[Pair]) -> None:
+        self._alias[alias] = reach
+
+    def role(self, role_arn: str) -> frozenset[Pair]:
+        graph = self.deputy.graph
+        return frozenset(
+            (reach.target, reach.access)
+            for reach in reach_from(self.deputy, role_arn, agents=False, functions=False)
+            if graph.nodes[reach.target].get("sensitive")
+        )
+
+    def paths_of(self, invoker: str) -> set[Path4]:
+        return {
+            (invoker, alias, target, access)
+            for alias in self.invocable.get(invoker, ())
+            for target, access in self.alias(alias)
+        }
+
+
+def _downstream(deputy: DeputyGraph, start: str) -> set[str]:
+    """Every node that some chain of edges leads to from `start`: a superset of what a walk reaches."""
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for target in deputy.graph.successors(node):
+            if target not in seen:
+                seen.add(target)
+                queue.append(target)
+    return seen
+
+
+def _compare(before: _Reach, after: _Reach, affected: set[str]) -> tuple[set[Path4], set[Path4]]:
+    """The invoker paths that the change removes and adds.
+
+    Only aliases from which the changed role can be reached may reach something else
+    afterwards; every other alias keeps its reach, so only affected aliases and invokers
+    whose invocable aliases changed are compared.
+    """
+    removed: set[Path4] = set()
+    added: set[Path4] = set()
+    for invoker in sorted(set(before.invocable) | set(after.invocable)):
+        old_aliases = before.invocable.get(invoker, ())
+        new_aliases = after.invocable.get(invoker, ())
+        if old_aliases != new_aliases:
+            old, new = before.paths_of(invoker), after.paths_of(invoker)
+            removed |= old - new
+            added |= new - old
+            continue
+        for alias in old_aliases:
+            if alias not in affected:
+                continue
+            old_reach, new_reach = before.alias(alias), after.alias(alias)
+            removed |= {(invoker, alias, target, access) for target, access in old_reach - new_reach}
+            added |= {(invoker, alias, target, access) for target, access in new_reach - old_reach}
+    return removed, added
 
 
 def _statement(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]:
@@ -292,24 +344,51 @@ def propose(deputy: DeputyGraph, *, progress: Callable[[str], None] | None = Non
     for role_arn, functions in context.lambda_roles.items():
         names = sorted(context.node_name(arn) for arn in functions)
         roles.append((role_arn, f"execution role of action-group function {', '.join(names)}", lambda_role_policy))
+
+    before = _Reach(deputy)
+    aliases = sorted({alias for found in before.invocable.values() for alias in found})
+    downstream = {alias: _downstream(deputy, alias) for alias in aliases}
+    path_counts: Counter[Pair] = Counter()
+    for invoker in before.invocable:
+        path_counts.update((target, access) for _, _, target, access in before.paths_of(invoker))
+    total_paths = sum(path_counts.values())
+
     proposals: list[Proposal] = []
     for number, (role_arn, purpose, generate) in enumerate(roles, start=1):
         role = context.authorizer.role(role_arn)
         if role is None:
             continue
         if progress is not None:
-            progress(
-                f"least privilege {number}/{len(roles)}: {role.name}, rebuilding the graph with the proposed policy"
-            )
+            progress(f"least privilege {number}/{len(roles)}: {role.name}, evaluating the proposed policy")
         policy, notes = generate(context, role_arn)
-        before = measure(deputy, role_arn)
-        rebuilt = build_graph(with_role_policy(deputy.snapshot, role, policy), deputy.sensitivity)
-        after = measure(rebuilt, role_arn)
-        logger.info(
-            "least privilege for %s: %s invoker paths before, %s after",
-            role.name,
-            len(before.invoker_paths),
-            len(after.invoker_paths),
+        rebuilt = rebuild_principal(deputy, with_role_policy(deputy.snapshot, role, policy), role_arn)
+        after = _Reach(rebuilt)
+        affected = {alias for alias in aliases if role_arn in downstream[alias]}
+        for alias in aliases:
+            if alias not in affected:
+                after.seed(alias, before.alias(alias))
+        removed, added = _compare(before, after, affected)
+        counts = path_counts.copy()
+        counts.subtract((target, access) for _, _, target, access in removed)
+        counts.update((target, access) for _, _, target, access in added)
+        role_before, role_after = before.role(role_arn), after.role(role_arn)
+        logger.info("least privilege for %s: %s invoker paths removed, %s added", role.name, len(removed), len(added))
+        proposals.append(
+            Proposal(
+                role_arn=role_arn,
+                role_name=role.name,
+                purpose=purpose,
+                policy=policy,
+                notes=tuple(notes),
+                before=Impact(total_paths, len(path_counts), len(role_before)),
+                after=Impact(
+                    total_paths - len(removed) + len(added),
+                    sum(1 for count in counts.values() if count > 0),
+                    len(role_after),
+                ),
+                removed_paths=tuple(sorted(removed)),
+                removed_targets=tuple(sorted(pair for pair in path_counts if counts[pair] <= 0)),
+                removed_role_reach=tuple(sorted(role_before - role_after)),
+            )
         )
-        proposals.append(Proposal(role_arn, role.name, purpose, policy, tuple(notes), before, after))
     return proposals

@@ -124,7 +124,7 @@ def analyze(deputy: DeputyGraph) -> dict[str, Any]:
         "role_assumption": role_assumption(deputy),
         "roles_assumable_only_by_services": service_only_roles(deputy),
         "roles_assumed_through_federation": federated_roles(deputy),
-        "findings": [finding.to_json() for finding in find_all(deputy)],
+        "findings": [finding.to_json() for finding in find_all(deputy, blast_radii=reaches)],
     }
 
 

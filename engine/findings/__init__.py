@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 from engine.findings.cloudtrail import bedrock_logging
 from engine.findings.context import FindingContext
@@ -22,6 +22,7 @@ from engine.findings.permissions import shared_execution_roles, wildcard_permiss
 from engine.findings.resources import unrestricted_sensitive_resources
 from engine.findings.trust import cross_service_confused_deputy
 from engine.graph import DeputyGraph
+from engine.paths import Reach
 from engine.sensitivity import Sensitivity
 
 logger = logging.getLogger(__name__)
@@ -65,9 +66,14 @@ def find_all(
     *,
     previous: DeputyGraph | None = None,
     progress: Callable[[str], None] | None = None,
+    blast_radii: Mapping[str, Sequence[Reach]] | None = None,
 ) -> list[Finding]:
-    """Run every rule over one graph; with `previous`, also compare the two builds (DG011)."""
-    context = FindingContext(deputy, sensitivity or deputy.sensitivity)
+    """Run every rule over one graph; with `previous`, also compare the two builds (DG011).
+
+    `blast_radii` maps every invoker to its sensitive `engine.paths.blast_radius`, for a
+    caller that has computed them already; without it DG003 computes them.
+    """
+    context = FindingContext(deputy, sensitivity or deputy.sensitivity, blast_radii)
     findings: list[Finding] = []
     for rule_id, function in RULE_FUNCTIONS:
         started = time.perf_counter()

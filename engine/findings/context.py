@@ -11,7 +11,7 @@ decide on their own.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -19,6 +19,7 @@ from engine.authorizer import Authorizer
 from engine.evaluator import Evaluation, Request, evaluate
 from engine.graph import DeputyGraph, unqualified_function_arn
 from engine.inventory import Agent, AgentVersion, LambdaFunction
+from engine.paths import Reach
 from engine.policy import PolicyKind, PolicySource, Statement, parse_policy
 from engine.principals import PrincipalKind, RequestPrincipal
 from engine.sensitivity import Sensitivity
@@ -53,6 +54,8 @@ class FindingContext:
 
     deputy: DeputyGraph
     sensitivity: Sensitivity
+    # Every invoker's sensitive blast radius, when the caller has computed it already.
+    blast_radii: Mapping[str, Sequence[Reach]] | None = None
 
     @property
     def authorizer(self) -> Authorizer:

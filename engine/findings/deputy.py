@@ -86,8 +86,9 @@ def confused_deputies(context: FindingContext) -> list[Finding]:
     """DG003: one finding per sensitive target (or VPC API group) and access, over every invoker."""
     deputy = context.deputy
     groups: dict[tuple[str, str], list[Reach]] = defaultdict(list)
-    for principal in invokers(deputy):
-        for reach in blast_radius(deputy, principal):
+    radii = context.blast_radii
+    for principal in invokers(deputy) if radii is None else sorted(radii):
+        for reach in blast_radius(deputy, principal) if radii is None else radii[principal]:
             if reach.confused_deputy:
                 groups[(_target_group(context, reach.target), reach.access)].append(reach)
     findings = []
@@ -165,6 +166,7 @@ class _Reach:
     def __init__(self, context: FindingContext) -> None:
         self.context = context
         self._direct: dict[str, set[tuple[str, str]]] = {}
+        self._through: dict[str, set[tuple[str, str]]] = {}
 
     def direct(self, node: str) -> set[tuple[str, str]]:
         if node not in self._direct:
@@ -178,12 +180,14 @@ class _Reach:
 
     def through(self, node: str) -> set[tuple[str, str]]:
         """What a node such as an alias or a role reaches, sensitive targets only."""
-        graph = self.context.deputy.graph
-        return {
-            (reach.target, reach.access)
-            for reach in reach_from(self.context.deputy, node)
-            if graph.nodes[reach.target].get("sensitive")
-        }
+        if node not in self._through:
+            graph = self.context.deputy.graph
+            self._through[node] = {
+                (reach.target, reach.access)
+                for reach in reach_from(self.context.deputy, node)
+                if graph.nodes[reach.target].get("sensitive")
+            }
+        return self._through[node]
 
 
 def agent_reconfiguration(context: FindingContext) -> list[Finding]:

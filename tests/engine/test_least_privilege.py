@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from engine.graph import build_graph
+from engine.graph import DeputyGraph, build_graph, rebuild_principal
 from engine.least_privilege import PROPOSED_POLICY_NAME, Proposal, propose, with_role_policy
+from engine.paths import invocable_aliases, invokers, reach_from
 from ingest.snapshot import load_snapshot
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shared-hr-agent"
@@ -51,24 +52,26 @@ def test_agent_role_policy(example: dict[str, Proposal]) -> None:
 
 def test_agent_role_removes_helpdesk_reach(example: dict[str, Proposal]) -> None:
     proposal = example[AGENT_ROLE]
-    assert proposal.before.role_reach == {(HR_BUCKET, "read")}
-    assert proposal.after.role_reach == frozenset()
+    assert proposal.removed_role_reach == ((HR_BUCKET, "read"),)
+    assert (proposal.before.role_reach, proposal.after.role_reach) == (1, 0)
     removed = proposal.removed_paths
     # Four invokers (alice, bob and the two administrator roles) reach the HR bucket through
     # each helpdesk alias only because of the role's s3:GetObject on *.
     assert len(removed) == 8
     assert {(alias, target) for _, alias, target, _ in removed} == {(alias, HR_BUCKET) for alias in HELPDESK_ALIASES}
-    assert len(proposal.before.invoker_paths) - len(proposal.after.invoker_paths) == 8
+    assert proposal.before.invoker_paths - proposal.after.invoker_paths == 8
     # The HR agent's knowledge base still gives the bucket, so no target disappears.
-    assert proposal.removed_targets == []
+    assert proposal.removed_targets == ()
+    assert proposal.before.targets == proposal.after.targets == 8
 
 
 def test_lambda_role_keeps_scoped_statements(example: dict[str, Proposal]) -> None:
     proposal = example[LOOKUP_ROLE]
     sids = [s["Sid"] for s in proposal.policy["Statement"]]
     assert sids == ["CreateOwnLogGroup", "WriteOwnLogs", "Kept0", "Kept1"]
-    assert proposal.removed_paths == []
-    assert proposal.before.role_reach == proposal.after.role_reach == {(HR_BUCKET, "read")}
+    assert proposal.removed_paths == ()
+    assert proposal.removed_role_reach == ()
+    assert proposal.before.role_reach == proposal.after.role_reach == 1
 
 
 def edit_role(root: Path, name: str, statement: dict[str, Any]) -> None:
@@ -86,8 +89,7 @@ def test_lambda_wildcard_dropped_and_measured(tmp_path: Path) -> None:
     proposal = proposals_for(root)[VPC_ROLE]
     assert [s["Sid"] for s in proposal.policy["Statement"]] == ["CreateOwnLogGroup", "WriteOwnLogs"]
     assert any("dropped, because it allows wildcard actions" in note for note in proposal.notes)
-    assert len(proposal.before.role_reach) == 19
-    assert proposal.after.role_reach == frozenset()
+    assert (proposal.before.role_reach, proposal.after.role_reach) == (19, 0)
     removed_targets = {target for target, _ in proposal.removed_targets}
     assert f"vpc-api:{ACCOUNT}:us-east-1:ec2:CreateVpc" in removed_targets
     assert len(removed_targets) == 19
@@ -101,7 +103,8 @@ def test_lambda_s3_star_narrowed_to_kb_bucket(tmp_path: Path) -> None:
     narrowed = proposal.policy["Statement"][2]
     assert narrowed["Action"] == ["s3:GetObject"]
     assert narrowed["Resource"] == [HR_BUCKET, f"{HR_BUCKET}/*"]
-    assert proposal.after.role_reach == {(HR_BUCKET, "read")}
+    assert proposal.after.role_reach == 1
+    assert proposal.removed_role_reach == ()
 
 
 def test_with_role_policy_copies_snapshot() -> None:
@@ -117,3 +120,63 @@ def test_with_role_policy_copies_snapshot() -> None:
     assert new_role.attached_policy_arns == ()
     assert snapshot.accounts[ACCOUNT].roles[AGENT_ROLE].attached_policy_arns == role.attached_policy_arns
     assert snapshot.accounts[ACCOUNT].roles[AGENT_ROLE] is role
+
+
+def edge_set(deputy: DeputyGraph) -> set[tuple[str, str, str, str]]:
+    return {
+        (source, target, rel, json.dumps(data, sort_keys=True, default=str))
+        for source, target, rel, data in deputy.graph.edges(keys=True, data=True)
+    }
+
+
+@pytest.mark.parametrize("role_arn", [AGENT_ROLE, LOOKUP_ROLE, VPC_ROLE])
+def test_rebuild_equals_full_build(role_arn: str) -> None:
+    deputy = build_graph(load_snapshot(EXAMPLE))
+    proposal = next(p for p in propose(deputy) if p.role_arn == role_arn)
+    role = deputy.snapshot.accounts[ACCOUNT].roles[role_arn]
+    changed = with_role_policy(deputy.snapshot, role, proposal.policy)
+    incremental = rebuild_principal(deputy, changed, role_arn)
+    full = build_graph(changed)
+    assert edge_set(incremental) == edge_set(full)
+    assert dict(incremental.graph.nodes(data=True)) == dict(full.graph.nodes(data=True))
+
+
+def test_rebuild_admin_loses_pass_role() -> None:
+    admin = f"arn:aws:iam::{ACCOUNT}:role/platform-admin"
+    deputy = build_graph(load_snapshot(EXAMPLE))
+    assert any(rel == "CAN_PASS_ROLE" for _, _, rel in deputy.graph.out_edges(admin, keys=True))
+    role = deputy.snapshot.accounts[ACCOUNT].roles[admin]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "bedrock:UpdateAgent", "Resource": "*"}],
+    }
+    changed = with_role_policy(deputy.snapshot, role, policy)
+    incremental = rebuild_principal(deputy, changed, admin)
+    assert edge_set(incremental) == edge_set(build_graph(changed))
+    assert {rel for _, _, rel in incremental.graph.out_edges(admin, keys=True)} == {"CAN_CONFIGURE_AGENT"}
+
+
+def all_invoker_paths(deputy: DeputyGraph) -> set[tuple[str, str, str, str]]:
+    """Every (invoker, alias, sensitive target, access), computed without shortcuts."""
+    paths = set()
+    for invoker in invokers(deputy):
+        for alias in invocable_aliases(deputy, invoker):
+            for reach in reach_from(deputy, alias.target):
+                if deputy.graph.nodes[reach.target].get("sensitive"):
+                    paths.add((invoker, alias.target, reach.target, reach.access))
+    return paths
+
+
+def test_removed_paths_match_brute_force(tmp_path: Path) -> None:
+    root = tmp_path / "snapshot"
+    shutil.copytree(EXAMPLE, root)
+    edit_role(root, "infra-vpc-provisioner-role", {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"})
+    deputy = build_graph(load_snapshot(root))
+    before = all_invoker_paths(deputy)
+    for proposal in propose(deputy):
+        role = deputy.snapshot.accounts[ACCOUNT].roles[proposal.role_arn]
+        after = all_invoker_paths(build_graph(with_role_policy(deputy.snapshot, role, proposal.policy)))
+        assert set(proposal.removed_paths) == before - after
+        assert proposal.before.invoker_paths == len(before)
+        assert proposal.after.invoker_paths == len(after)
+        assert proposal.after.targets == len({(target, access) for _, _, target, access in after})
