@@ -14,9 +14,11 @@ not depend on the `bedrock:GuardrailIdentifier` condition key, no policy enforce
 guardrail on the model calls (Amazon Bedrock User Guide, "Enforce the use of specific
 guardrails in model inference requests").
 
-Not modelled: alias tags, which the snapshot does not read yet, so only name patterns
-mark production aliases; `bedrock:UpdateAgentAlias`, which can route an alias to a
-version without the guardrail.
+Alias tags come from the snapshot's `alias-tags/<alias-id>.json` files; an alias
+without one is judged by its name alone.
+
+Not modelled: `bedrock:UpdateAgentAlias`, which can route an alias to a version
+without the guardrail.
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ def production_aliases_without_guardrail(context: FindingContext) -> list[Findin
     findings: list[Finding] = []
     for agent in context.agents():
         for alias in agent.aliases:
-            # NOTE: AgentAlias.tags stays empty until the snapshot reads alias tags, so the tag rule never fires yet.
             reason = context.sensitivity.production_reason(alias.name, alias.tags)
             if reason is None:
                 continue

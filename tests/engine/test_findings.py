@@ -590,3 +590,15 @@ def test_config_rejects_bad_admins(tmp_path: Path) -> None:
     path.write_text('[agents]\nproduction_alias = ["prod"]\n', encoding="utf-8")
     with pytest.raises(DeputyError, match="unknown key 'production_alias'"):
         load_sensitivity(path)
+
+
+def test_production_rule_by_alias_tag(snapshot: Path) -> None:
+    stable = "V1S7QJ3M0B"
+    write(snapshot, f"{HR_AGENT_DIR}/alias-tags/{stable}.json", {"tags": {"environment": "production"}})
+    keys = sorted(f.key for f in findings_of(snapshot, "DG007"))
+    assert f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/Q7HRX2KD4N/{stable}" in keys
+    (finding,) = [f for f in findings_of(snapshot, "DG007") if f.key.endswith(stable)]
+    assert (
+        finding.evidence[0].detail
+        == "alias hr-policy-assistant/stable-v1 counts as production: tag environment=production"
+    )
