@@ -13,9 +13,11 @@ proposal in a copy of the snapshot, the role's permission edges are evaluated ag
 (`engine.graph.rebuild_principal`), and the blast radius of every invoker through every
 alias it can invoke is compared with the original.
 
-Not modelled: IAM last-accessed data (the snapshot format has no file for it yet, so no
-unused service is dropped on that basis), the S3 objects holding action-group OpenAPI
-schemas, Provisioned Throughput, agent collaborators and KMS keys of encrypted agents.
+Where the snapshot holds a Lambda role's IAM last-accessed report, a statement whose
+services the report lists as never used in its tracking period is dropped.
+
+Not modelled: the S3 objects holding action-group OpenAPI schemas, Provisioned
+Throughput, agent collaborators and KMS keys of encrypted agents.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from engine.arn import parse_arn, s3_bucket_arn, s3_objects_arn
 from engine.findings.context import FindingContext
 from engine.findings.permissions import DATA_SERVICES
 from engine.graph import DeputyGraph, rebuild_principal
-from engine.inventory import InlinePolicy, Role, Snapshot
+from engine.inventory import InlinePolicy, Role, ServiceLastAccessed, Snapshot
 from engine.paths import invocable_aliases, invokers, reach_from
 from engine.policy import Statement
 
@@ -253,6 +255,16 @@ def _knowledge_base_buckets(context: FindingContext, function_arns: list[str]) -
     return sorted(buckets)
 
 
+def _unused_services(statement: Statement, usage: ServiceLastAccessed | None) -> list[str]:
+    """The services of the statement's actions, when the last-accessed report lists every one as unused."""
+    if usage is None or statement.actions is None:
+        return []
+    services = sorted({action.partition(":")[0].lower() for action in statement.actions})
+    if "*" in services or any(service not in usage.services or usage.services[service] for service in services):
+        return []
+    return services
+
+
 def _is_logs_only(statement: Statement) -> bool:
     return statement.actions is not None and all(a.lower().startswith("logs:") for a in statement.actions)
 
@@ -275,8 +287,20 @@ def lambda_role_policy(context: FindingContext, role_arn: str) -> tuple[dict[str
     )
 
     buckets = _knowledge_base_buckets(context, function_arns)
+    role = context.authorizer.role(role_arn)
+    account = context.deputy.snapshot.accounts.get(role.account) if role else None
+    usage = account.last_accessed.get(role_arn) if account else None
+    if usage is None:
+        notes.append("the snapshot has no IAM last-accessed data for this role, so no statement is dropped as unused")
     for statement in context.authorizer.identity_statements(role_arn):
         ref = statement.ref
+        unused = _unused_services(statement, usage)
+        if statement.is_allow and unused:
+            notes.append(
+                f"{ref}: dropped, because the IAM last-accessed report (job completed "
+                f"{usage.job_completed if usage else 'at an unknown time'}) shows no use of {', '.join(unused)}"
+            )
+            continue
         if not statement.is_allow:
             raw = statement.describe()
             statements.append(

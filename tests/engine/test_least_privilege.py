@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from engine.errors import SnapshotError
 from engine.graph import DeputyGraph, build_graph, rebuild_principal
 from engine.least_privilege import PROPOSED_POLICY_NAME, Proposal, propose, with_role_policy
 from engine.paths import invocable_aliases, invokers, reach_from
@@ -180,3 +181,64 @@ def test_removed_paths_match_brute_force(tmp_path: Path) -> None:
         assert proposal.before.invoker_paths == len(before)
         assert proposal.after.invoker_paths == len(after)
         assert proposal.after.targets == len({(target, access) for _, _, target, access in after})
+
+
+def write_last_accessed(root: Path, role_name: str, services: list[dict[str, Any]], status: str = "COMPLETED") -> None:
+    path = root / ACCOUNT / "iam" / "last-accessed" / f"{role_name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "JobStatus": status,
+        "JobType": "SERVICE_LEVEL",
+        "JobCreationDate": "2024-11-05T14:00:00Z",
+        "JobCompletionDate": "2024-11-05T14:01:00Z",
+        "ServicesLastAccessed": services,
+        "IsTruncated": False,
+    }
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+
+def test_last_accessed_drops_unused_service(tmp_path: Path) -> None:
+    # IAM API reference, GetServiceLastAccessedDetails: a service the role never used is
+    # listed without LastAuthenticated.
+    root = tmp_path / "snapshot"
+    shutil.copytree(EXAMPLE, root)
+    services = [
+        {"ServiceName": "Amazon EC2", "ServiceNamespace": "ec2", "TotalAuthenticatedEntities": 0},
+        {
+            "ServiceName": "Amazon CloudWatch Logs",
+            "ServiceNamespace": "logs",
+            "LastAuthenticated": "2024-11-04T09:00:00Z",
+            "TotalAuthenticatedEntities": 1,
+        },
+    ]
+    write_last_accessed(root, "infra-vpc-provisioner-role", services)
+    proposal = proposals_for(root)[VPC_ROLE]
+    assert [s["Sid"] for s in proposal.policy["Statement"]] == ["CreateOwnLogGroup", "WriteOwnLogs"]
+    assert any("job completed 2024-11-05T14:01:00Z) shows no use of ec2" in note for note in proposal.notes)
+    assert (proposal.before.role_reach, proposal.after.role_reach) == (7, 0)
+
+
+def test_last_accessed_used_service_kept(tmp_path: Path) -> None:
+    root = tmp_path / "snapshot"
+    shutil.copytree(EXAMPLE, root)
+    used = {
+        "ServiceName": "Amazon EC2",
+        "ServiceNamespace": "ec2",
+        "LastAuthenticated": "2024-11-01T10:00:00Z",
+        "TotalAuthenticatedEntities": 1,
+    }
+    write_last_accessed(root, "infra-vpc-provisioner-role", [used])
+    proposal = proposals_for(root)[VPC_ROLE]
+    assert "ProvisionNetworking" in [s["Sid"] for s in proposal.policy["Statement"]]
+
+
+def test_last_accessed_job_in_progress_rejected(tmp_path: Path) -> None:
+    root = tmp_path / "snapshot"
+    shutil.copytree(EXAMPLE, root)
+    write_last_accessed(root, "infra-vpc-provisioner-role", [], status="IN_PROGRESS")
+    with pytest.raises(SnapshotError) as caught:
+        load_snapshot(root)
+    assert str(caught.value) == (
+        f"{ACCOUNT}/iam/last-accessed/infra-vpc-provisioner-role.json: field 'JobStatus': the job is IN_PROGRESS; "
+        "wait until get-service-last-accessed-details reports COMPLETED"
+    )
