@@ -3,10 +3,10 @@
 For an agent execution role the proposal follows the Amazon Bedrock User Guide page
 "Create a service role for Amazon Bedrock Agents": invoke the foundation models of the
 agents that run with the role, query their knowledge bases, and apply their guardrails.
-For an action-group Lambda role it keeps the function's own CloudWatch Logs, drops
-statements with wildcard actions (only the function's code, which the snapshot does
-not hold, shows which actions it calls), narrows S3 data actions on `*` to the buckets
-that the agents' knowledge bases read, and keeps every other statement as it is.
+For an action-group Lambda role it keeps the function's own CloudWatch Logs and drops
+statements with wildcard actions, because only the function's code, which the snapshot
+does not hold, shows which actions it calls. It narrows S3 data actions on `*` to the
+buckets that the agents' knowledge bases read and keeps every other statement as it is.
 
 The effect is measured, not estimated: the role's policies are replaced by the
 proposal in a copy of the snapshot, the role's permission edges are evaluated again
@@ -139,7 +139,7 @@ class _Reach:
 
 
 def _downstream(deputy: DeputyGraph, start: str) -> set[str]:
-    """Every node that some chain of edges leads to from `start`: a superset of what a walk reaches."""
+    """Return every node that some chain of edges leads to from `start`, a superset of what a walk reaches."""
     seen = {start}
     queue = deque([start])
     while queue:
@@ -155,8 +155,8 @@ def _compare(before: _Reach, after: _Reach, affected: set[str]) -> tuple[set[Pat
     """The invoker paths that the change removes and adds.
 
     Only aliases from which the changed role can be reached may reach something else
-    afterwards; every other alias keeps its reach, so only affected aliases and invokers
-    whose invocable aliases changed are compared.
+    afterwards. Every other alias keeps its reach, so the comparison covers the affected
+    aliases and the invokers whose invocable aliases changed.
     """
     removed: set[Path4] = set()
     added: set[Path4] = set()
@@ -256,7 +256,7 @@ def _knowledge_base_buckets(context: FindingContext, function_arns: list[str]) -
 
 
 def _unused_services(statement: Statement, usage: ServiceLastAccessed | None) -> list[str]:
-    """The services of the statement's actions, when the last-accessed report lists every one as unused."""
+    """Return the services of the statement's actions when the last-accessed report lists all as unused."""
     if usage is None or statement.actions is None:
         return []
     services = sorted({action.partition(":")[0].lower() for action in statement.actions})
@@ -350,7 +350,7 @@ def lambda_role_policy(context: FindingContext, role_arn: str) -> tuple[dict[str
 
 
 def with_role_policy(snapshot: Snapshot, role: Role, policy: dict[str, Any]) -> Snapshot:
-    """A copy of the snapshot in which the role has only the proposed inline policy and its boundary."""
+    """Return a copy of the snapshot in which the role has only the proposed inline policy and its boundary."""
     account = snapshot.accounts[role.account]
     replaced = replace(role, inline_policies=(InlinePolicy(PROPOSED_POLICY_NAME, policy),), attached_policy_arns=())
     accounts = dict(snapshot.accounts)
@@ -359,7 +359,7 @@ def with_role_policy(snapshot: Snapshot, role: Role, policy: dict[str, Any]) -> 
 
 
 def propose(deputy: DeputyGraph, *, progress: Callable[[str], None] | None = None) -> list[Proposal]:
-    """A proposal for every agent execution role and action-group Lambda role, with its measured effect."""
+    """Propose a policy for every agent execution role and action-group Lambda role, and measure its effect."""
     context = FindingContext(deputy, deputy.sensitivity)
     roles: list[tuple[str, str, Callable[[FindingContext, str], tuple[dict[str, Any], list[str]]]]] = []
     for role_arn, uses in context.agent_roles.items():
