@@ -602,3 +602,53 @@ def test_production_rule_by_alias_tag(snapshot: Path) -> None:
         finding.evidence[0].detail
         == "alias hr-policy-assistant/stable-v1 counts as production: tag environment=production"
     )
+
+
+def test_update_agent_with_pass_role(snapshot: Path) -> None:
+    strong_role = f"arn:aws:iam::{ACCOUNT}:role/service-role/bedrock-network-admin"
+
+    def add_role(document: Json) -> None:
+        document["RoleDetailList"].append(
+            {
+                "Path": "/service-role/",
+                "RoleName": "bedrock-network-admin",
+                "RoleId": "AROABEDROCKNETADMIN01",
+                "Arn": strong_role,
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "bedrock.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                "RolePolicyList": [
+                    {
+                        "PolicyName": "network-admin",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}],
+                        },
+                    }
+                ],
+                "AttachedManagedPolicies": [],
+                "Tags": [],
+            }
+        )
+
+    edit(snapshot, IAM_FILE, add_role)
+    erin = add_user(
+        snapshot,
+        "erin",
+        [
+            {"Effect": "Allow", "Action": "bedrock:UpdateAgent", "Resource": HELPDESK_AGENT},
+            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": strong_role},
+        ],
+    )
+    (finding,) = [f for f in findings_of(snapshot, "DG004") if f.key == f"{erin}|{HELPDESK_AGENT}"]
+    assert finding.details["passable_roles"] == [strong_role]
+    gained = {g["target"] for g in finding.details["gained"]}
+    assert f"vpc-api:{ACCOUNT}:us-east-1:ec2:CreateVpc" in gained
+    assert (f"arn:aws:iam::{ACCOUNT}:user/erin#inline:erin-access", 1) in policy_refs(finding)
