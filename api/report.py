@@ -213,7 +213,7 @@ def _markdown_least_privilege(report: dict[str, Any]) -> list[str]:
         "",
         "## Least-privilege policies",
         "",
-        "Each figure comes from rebuilding the graph with the role's policies replaced by the proposal.",
+        "Each figure comes from evaluating the role's permissions again with the proposal in place of its policies.",
         "",
         "| Role | Purpose | Invoker paths before → after | Sensitive targets before → after "
         "| Role's own sensitive reach before → after |",

@@ -219,7 +219,8 @@ def _least_privilege_html(report: dict[str, Any]) -> list[str]:
         )
     body = [
         '<section id="least-privilege"><h2>Least-privilege policies</h2>',
-        "<p>Each figure comes from rebuilding the graph with the role's policies replaced by the proposal.</p>",
+        "<p>Each figure comes from evaluating the role's permissions again with the proposal in place of its "
+        "policies.</p>",
         "<table><tr><th>Role</th><th>Purpose</th><th>Invoker paths</th><th>Sensitive targets</th>"
         "<th>Role's own sensitive reach</th></tr>",
         *rows,
