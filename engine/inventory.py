@@ -79,6 +79,19 @@ class Role:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceLastAccessed:
+    """IAM last-accessed data of one role: when it last used each service its policies allow.
+
+    `services` maps a service namespace such as `s3` to the time it was last used, or to
+    None when the report lists the service with no access in its tracking period.
+    """
+
+    role_arn: str
+    services: Mapping[str, str | None]
+    job_completed: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Bucket:
     """An S3 bucket; `policy` is None when the bucket has no bucket policy."""
 
@@ -270,6 +283,7 @@ class AccountInventory:
     knowledge_bases: dict[str, KnowledgeBase] = field(default_factory=dict)
     guardrails: dict[str, Guardrail] = field(default_factory=dict)
     trails: dict[str, Trail] = field(default_factory=dict)
+    last_accessed: dict[str, ServiceLastAccessed] = field(default_factory=dict)  # keyed by role ARN
     # Which parts of the account the snapshot covers: "iam", "s3", and
     # "lambda:REGION", "bedrock-agent:REGION", "bedrock:REGION", "cloudtrail:REGION".
     coverage: set[str] = field(default_factory=set)

@@ -15,6 +15,25 @@ APIs and guardrail changes are sensitive unless the file turns them off.
 
     [guardrails]
     modification = true
+    admins = []
+
+    [agents]
+    production_alias_patterns = ["prod", "prod-*", "*-prod", "*-prod-*", "production", "production-*", "*-production"]
+    production_tag_key = "environment"
+    production_tag_values = ["prod", "production"]
+
+    [bedrock]
+    approved_regions = []
+    approved_accounts = []
+
+The findings read the last three tables. `[guardrails] admins` lists the ARN patterns
+(`*` and `?` wildcards) of the principals meant to change guardrails; any other
+principal that can update, delete or version a guardrail in use is a finding. An agent
+alias is in production when its name matches a pattern (case-insensitively) or its tag
+`production_tag_key` has one of `production_tag_values`. `approved_regions` are the
+regions where Bedrock may be used; empty means the regions where the snapshot holds
+agents. `approved_accounts` are the accounts that may use Bedrock; empty means every
+account.
 """
 
 from __future__ import annotations
@@ -31,6 +50,17 @@ from engine.matching import glob_match
 DEFAULT_TAG_KEYS = ("data-classification",)
 DEFAULT_SENSITIVE_VALUES = ("confidential", "restricted", "secret", "sensitive", "pii")
 DEFAULT_NAME_PATTERNS = ("*payroll*", "*secret*", "*tfstate*", "*terraform-state*")
+DEFAULT_PRODUCTION_ALIAS_PATTERNS = (
+    "prod",
+    "prod-*",
+    "*-prod",
+    "*-prod-*",
+    "production",
+    "production-*",
+    "*-production",
+)
+DEFAULT_PRODUCTION_TAG_KEY = "environment"
+DEFAULT_PRODUCTION_TAG_VALUES = ("prod", "production")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +70,12 @@ class Sensitivity:
     name_patterns: tuple[str, ...] = DEFAULT_NAME_PATTERNS
     vpc_provisioning: bool = True
     guardrail_modification: bool = True
+    guardrail_admins: tuple[str, ...] = ()
+    production_alias_patterns: tuple[str, ...] = DEFAULT_PRODUCTION_ALIAS_PATTERNS
+    production_tag_key: str = DEFAULT_PRODUCTION_TAG_KEY
+    production_tag_values: tuple[str, ...] = DEFAULT_PRODUCTION_TAG_VALUES
+    approved_regions: tuple[str, ...] = ()
+    approved_accounts: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def bucket_reason(self, name: str, tags: Mapping[str, str]) -> str | None:
@@ -53,6 +89,27 @@ class Sensitivity:
             if glob_match(pattern, name, ignore_case=True):
                 return f"name matches {pattern}"
         return None
+
+    def production_reason(self, alias_name: str, tags: Mapping[str, str]) -> str | None:
+        """Why an agent alias counts as production, or None if it does not."""
+        values = {value.lower() for value in self.production_tag_values}
+        for key, value in sorted(tags.items()):
+            if key.lower() == self.production_tag_key.lower() and value.lower() in values:
+                return f"tag {key}={value}"
+        for pattern in self.production_alias_patterns:
+            if glob_match(pattern, alias_name, ignore_case=True):
+                return f"alias name matches {pattern}"
+        return None
+
+    def is_guardrail_admin(self, principal_arn: str) -> bool:
+        return any(glob_match(pattern, principal_arn) for pattern in self.guardrail_admins)
+
+
+def _string(table: Mapping[str, Any], key: str, path: str, default: str) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str):
+        raise DeputyError(f"{path}: {key} must be a string, got {value!r}")
+    return value
 
 
 def _string_list(table: Mapping[str, Any], key: str, path: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -81,7 +138,9 @@ def _table(data: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
 KNOWN_KEYS = {
     "buckets": ("tag_keys", "sensitive_values", "name_patterns"),
     "apis": ("vpc_provisioning",),
-    "guardrails": ("modification",),
+    "guardrails": ("modification", "admins"),
+    "agents": ("production_alias_patterns", "production_tag_key", "production_tag_values"),
+    "bedrock": ("approved_regions", "approved_accounts"),
 }
 
 
@@ -107,16 +166,27 @@ def load_sensitivity(path: str | Path | None) -> Sensitivity:
         raise DeputyError(f"{text_path}: cannot be read as UTF-8 text ({error})") from error
     except tomllib.TOMLDecodeError as error:
         raise DeputyError(f"{text_path}: invalid TOML ({error}); fix the file or omit --config") from error
-    _reject_unknown(data, {"buckets": None, "apis": None, "guardrails": None}, text_path)
+    _reject_unknown(data, dict.fromkeys(KNOWN_KEYS), text_path)
     for table, keys in KNOWN_KEYS.items():
         _reject_unknown(_table(data, table, text_path), dict.fromkeys(keys), f"{text_path} [{table}]")
     buckets = _table(data, "buckets", text_path)
+    guardrails = _table(data, "guardrails", text_path)
+    agents = _table(data, "agents", text_path)
+    bedrock = _table(data, "bedrock", text_path)
     return Sensitivity(
         tag_keys=_string_list(buckets, "tag_keys", f"{text_path} [buckets]", DEFAULT_TAG_KEYS),
         sensitive_values=_string_list(buckets, "sensitive_values", f"{text_path} [buckets]", DEFAULT_SENSITIVE_VALUES),
         name_patterns=_string_list(buckets, "name_patterns", f"{text_path} [buckets]", DEFAULT_NAME_PATTERNS),
         vpc_provisioning=_flag(_table(data, "apis", text_path), "vpc_provisioning", f"{text_path} [apis]"),
-        guardrail_modification=_flag(
-            _table(data, "guardrails", text_path), "modification", f"{text_path} [guardrails]"
+        guardrail_modification=_flag(guardrails, "modification", f"{text_path} [guardrails]"),
+        guardrail_admins=_string_list(guardrails, "admins", f"{text_path} [guardrails]", ()),
+        production_alias_patterns=_string_list(
+            agents, "production_alias_patterns", f"{text_path} [agents]", DEFAULT_PRODUCTION_ALIAS_PATTERNS
         ),
+        production_tag_key=_string(agents, "production_tag_key", f"{text_path} [agents]", DEFAULT_PRODUCTION_TAG_KEY),
+        production_tag_values=_string_list(
+            agents, "production_tag_values", f"{text_path} [agents]", DEFAULT_PRODUCTION_TAG_VALUES
+        ),
+        approved_regions=_string_list(bedrock, "approved_regions", f"{text_path} [bedrock]", ()),
+        approved_accounts=_string_list(bedrock, "approved_accounts", f"{text_path} [bedrock]", ()),
     )

@@ -1,7 +1,8 @@
 """Amazon Bedrock: agents, knowledge bases and guardrails of one account in one region.
 
 Under `<region>/bedrock-agent/agents/<agent-id>/` it reads `agent.json` (`get-agent`),
-`aliases.json` (`list-agent-aliases`) and, per version folder, `agent-version.json`
+`aliases.json` (`list-agent-aliases`), `alias-tags/<alias-id>.json` (`list-tags-for-resource`
+on the alias ARN) and, per version folder, `agent-version.json`
 (`get-agent-version`), `action-groups/<id>.json` (`get-agent-action-group`) and
 `knowledge-bases.json` (`list-agent-knowledge-bases`).
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.arn import service_arn
@@ -48,6 +49,7 @@ DRAFT = "DRAFT"
 DISSOCIATED = "DISSOCIATED"
 AGENT_FILE = "agent.json"
 ALIASES_FILE = "aliases.json"
+ALIAS_TAGS_DIR = "alias-tags"
 VERSION_FILE = "agent-version.json"
 AGENT_KNOWLEDGE_BASES_FILE = "knowledge-bases.json"
 KNOWLEDGE_BASE_FILE = "knowledge-base.json"
@@ -72,6 +74,7 @@ class AgentFiles:
     agent: JsonObject
     aliases: JsonObject | None = None
     versions: dict[str, VersionFiles] = field(default_factory=dict)
+    alias_tags: dict[str, JsonObject] = field(default_factory=dict)  # alias id -> list-tags-for-resource output
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,16 @@ def transform_agent(files: AgentFiles, *, folder_id: str, account: str, region: 
     aliases: tuple[AgentAlias, ...] = ()
     if files.aliases is not None:
         aliases = _aliases(files.aliases, agent_id=agent_id, account=account, region=region, partition=partition)
+        aliases = tuple(
+            replace(alias, tags=_tag_map(files.alias_tags[alias.alias_id]))
+            if alias.alias_id in files.alias_tags
+            else alias
+            for alias in aliases
+        )
+        for alias_id in sorted(set(files.alias_tags) - {alias.alias_id for alias in aliases}):
+            logger.warning(
+                "ignoring the tags of alias %s of agent %s: aliases.json does not list it", alias_id, agent_id
+            )
 
     names = {DRAFT, *files.versions}
     names.update(version for alias in aliases for version in alias.versions)
@@ -239,6 +252,15 @@ def _aliases(
             )
         )
     return tuple(aliases)
+
+
+def _tag_map(document: JsonObject) -> dict[str, str]:
+    """Return the `tags` map of `list-tags-for-resource` output, which Bedrock gives as an object of strings."""
+    tags = document.require_object("tags")
+    for key, value in tags.data.items():
+        if not isinstance(value, str):
+            raise tags.error(key, f"expected a string tag value, got {value!r}")
+    return dict(tags.data)
 
 
 def _alias_routing(item: JsonObject, status: str | None) -> tuple[tuple[str, ...], bool]:
@@ -496,9 +518,15 @@ def _read_agent_folder(reader: SnapshotReader, agent_dir: Path) -> AgentFiles:
                 continue
             versions[version_dir.name] = _read_version_folder(reader, version_dir, agent_id)
 
-    for path in reader.unknown_entries(agent_dir, {AGENT_FILE, ALIASES_FILE, "versions"}):
+    alias_tags: dict[str, JsonObject] = {}
+    tags_dir = agent_dir / ALIAS_TAGS_DIR
+    if reader.folder_exists(tags_dir):
+        for path in reader.json_files(tags_dir, "<alias-id>.json", _alias_tags_output(agent_id)):
+            alias_tags[path.stem] = reader.read_object(path)
+
+    for path in reader.unknown_entries(agent_dir, {AGENT_FILE, ALIASES_FILE, "versions", ALIAS_TAGS_DIR}):
         logger.warning("ignoring %s: not a file deputygraph reads", reader.label(path))
-    return AgentFiles(agent=agent, aliases=aliases, versions=versions)
+    return AgentFiles(agent=agent, aliases=aliases, versions=versions, alias_tags=alias_tags)
 
 
 def _read_version_folder(reader: SnapshotReader, version_dir: Path, agent_id: str) -> VersionFiles:
@@ -589,6 +617,13 @@ def _read_knowledge_base_folder(reader: SnapshotReader, kb_dir: Path) -> Knowled
 def _guardrail_output(region: str) -> Callable[[str], str]:
     return lambda guardrail_id: command_output(
         f"aws bedrock get-guardrail --guardrail-identifier {guardrail_id} --region {region} --output json"
+    )
+
+
+def _alias_tags_output(agent_id: str) -> Callable[[str], str]:
+    return lambda alias_id: command_output(
+        f"aws bedrock-agent list-tags-for-resource --resource-arn <ARN of alias {alias_id} of agent {agent_id}> "
+        "--output json"
     )
 
 

@@ -3,6 +3,9 @@
 Reads `iam/authorization-details.json` (`aws iam get-account-authorization-details`)
 and `iam/policies/<name>.json`, which contains managed policies that the first file
 leaves out and that principals use as permissions boundaries.
+`iam/service-last-accessed/roles/<role-name>.json` holds a role's IAM last-accessed report
+(`get-service-last-accessed-details`), which the least-privilege proposals use to drop
+services the role has not used.
 
 Not read: access keys, passwords, MFA devices, identity providers and the account
 password policy, because no attack path through an agent depends on them.
@@ -15,13 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.arn import Arn, is_account_id, parse_arn
-from engine.inventory import AccountInventory, Group, InlinePolicy, ManagedPolicy, Role, User
+from engine.inventory import AccountInventory, Group, InlinePolicy, ManagedPolicy, Role, ServiceLastAccessed, User
 from engine.policy import PolicyKind
 from ingest.jsonfile import JsonObject, SnapshotReader
 
 logger = logging.getLogger(__name__)
 
 DETAILS_COMMAND = "aws iam get-account-authorization-details --output json"
+LAST_ACCESSED_DIR = "service-last-accessed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,8 +280,9 @@ def load_iam(reader: SnapshotReader, iam_dir: Path, inventory: AccountInventory)
         )
 
     extra_policies = _load_policy_folder(reader, iam_dir / "policies", inventory)
-    # The analysis does not read service-last-accessed/ (deputy collect's usage reports) yet.
-    for path in reader.unknown_entries(iam_dir, {"authorization-details.json", "policies", "service-last-accessed"}):
+    # Only the roles' reports are analysed; users/ is kept for people.
+    _load_last_accessed(reader, iam_dir / LAST_ACCESSED_DIR / "roles", inventory)
+    for path in reader.unknown_entries(iam_dir, {"authorization-details.json", "policies", LAST_ACCESSED_DIR}):
         logger.warning("ignoring %s: not a file deputygraph reads", reader.label(path))
 
     logger.info(
@@ -290,6 +295,43 @@ def load_iam(reader: SnapshotReader, iam_dir: Path, inventory: AccountInventory)
         extra_policies,
     )
     return covered
+
+
+def transform_last_accessed(document: JsonObject, *, role_arn: str) -> ServiceLastAccessed:
+    """Build a role's last-accessed data from `get-service-last-accessed-details` output."""
+    status = document.require_str("JobStatus")
+    if status != "COMPLETED":
+        raise document.error(
+            "JobStatus", f"the job is {status}; wait until get-service-last-accessed-details reports COMPLETED"
+        )
+    if document.optional_bool("IsTruncated", False):
+        raise document.error("IsTruncated", "the file holds one page only; save the output with every page merged")
+    services = {
+        item.require_str("ServiceNamespace"): item.optional_str("LastAuthenticated")
+        for item in document.require_objects("ServicesLastAccessed")
+    }
+    return ServiceLastAccessed(
+        role_arn=role_arn, services=services, job_completed=document.optional_str("JobCompletionDate")
+    )
+
+
+def _last_accessed_contents(name: str) -> str:
+    return (
+        f"the output of `aws iam get-service-last-accessed-details --job-id ID` for the job that "
+        f"`aws iam generate-service-last-accessed-details --arn` started for role {name}"
+    )
+
+
+def _load_last_accessed(reader: SnapshotReader, folder: Path, inventory: AccountInventory) -> None:
+    if not reader.folder_exists(folder):
+        return
+    roles = {role.name: role.arn for role in inventory.roles.values()}
+    for path in reader.json_files(folder, "<role-name>.json", _last_accessed_contents):
+        role_arn = roles.get(path.stem)
+        if role_arn is None:
+            logger.warning("ignoring %s: no role named %s in the authorization details", reader.label(path), path.stem)
+            continue
+        inventory.last_accessed[role_arn] = transform_last_accessed(reader.read_object(path), role_arn=role_arn)
 
 
 def _policy_file_contents(name: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.findings import find_all
 from engine.graph import DeputyGraph
 from engine.model import Label, Rel
 from engine.paths import Reach, Step, blast_radius, invocable_aliases, invokers, paths_between, reach_from
@@ -189,6 +190,7 @@ def analyze(deputy: DeputyGraph) -> dict[str, Any]:
         "role_assumption": role_assumption(deputy),
         "roles_assumable_only_by_services": service_only_roles(deputy),
         "roles_assumed_through_federation": federated_roles(deputy),
+        "findings": [finding.to_json() for finding in find_all(deputy, blast_radii=reaches)],
     }
 
 

@@ -10,6 +10,10 @@ transaction therefore sees the old build or the new one, never a mix. A build th
 is marked `failed`, its nodes are deleted, and the previous build keeps serving. Builds
 beyond the retained number are deleted in bounded batches.
 
+A build may also carry its findings, one `(:DeputyFinding {build, id, ...})` node each,
+written before the build becomes current and deleted with it; the whole finding is kept
+as JSON text in `json`.
+
 Neo4j properties hold only scalars and lists of scalars, so the statement and condition
 lists of a permission edge are stored as JSON text (`statements_json`,
 `conditions_json`) beside a plain list of statement references (`statement_refs`).
@@ -22,7 +26,7 @@ import logging
 import os
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +44,7 @@ DEFAULT_URI = "bolt://127.0.0.1:7687"
 DEFAULT_USER = "neo4j"
 DEFAULT_DATABASE = "neo4j"
 NODE_LABEL = "DeputyNode"
+FINDING_LABEL = "DeputyFinding"
 BATCH_SIZE = 5000
 DELETE_BATCH_SIZE = 10000
 DEFAULT_KEEP_BUILDS = 3
@@ -177,6 +182,7 @@ class GraphStore:
             "CREATE CONSTRAINT deputy_build_id IF NOT EXISTS FOR (b:DeputyBuild) REQUIRE b.id IS UNIQUE",
             f"CREATE INDEX deputy_node_build IF NOT EXISTS FOR (n:{NODE_LABEL}) ON (n.build)",
             f"CREATE INDEX deputy_node_arn IF NOT EXISTS FOR (n:{NODE_LABEL}) ON (n.arn)",
+            f"CREATE INDEX deputy_finding_build IF NOT EXISTS FOR (f:{FINDING_LABEL}) ON (f.build)",
         ]
         with self.driver.session(database=self.database) as session:
             for statement in statements:
@@ -184,8 +190,17 @@ class GraphStore:
 
     # -- builds -----------------------------------------------------------------------
 
-    def load(self, deputy: DeputyGraph, *, keep: int = DEFAULT_KEEP_BUILDS) -> BuildRecord:
-        """Write a build beside the current one, make it current, then prune old builds."""
+    def load(
+        self,
+        deputy: DeputyGraph,
+        *,
+        keep: int = DEFAULT_KEEP_BUILDS,
+        findings: Sequence[Mapping[str, Any]] = (),
+    ) -> BuildRecord:
+        """Write a build and its findings beside the current one, make it current, then prune old builds.
+
+        `findings` are `Finding.to_json` records; they become visible with the build.
+        """
         self.ensure_schema()
         build_id = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
         started = _now()
@@ -200,6 +215,7 @@ class GraphStore:
         try:
             nodes = self._write_nodes(build_id, node_rows(deputy))
             relationships = self._write_relationships(build_id, relationship_rows(deputy))
+            self._write_findings(build_id, findings)
             self._make_current(build_id, nodes, relationships)
         except (Neo4jError, ServiceUnavailable, OSError) as error:
             logger.error("build %s failed: %s", build_id, error)
@@ -250,6 +266,26 @@ class GraphStore:
                 self._write(lambda tx, batch=batch, query=query: tx.run(query, rows=batch, build=build_id).consume())
                 count += len(batch)
         return count
+
+    def _write_findings(self, build_id: str, findings: Sequence[Mapping[str, Any]]) -> None:
+        rows = [
+            {
+                "id": finding["id"],
+                "rule_id": finding["rule_id"],
+                "type": finding["type"],
+                "severity": finding["severity"],
+                "json": json.dumps(finding, sort_keys=True),
+            }
+            for finding in findings
+        ]
+        query = f"UNWIND $rows AS row CREATE (f:{FINDING_LABEL}) SET f = row, f.build = $build"
+        for batch in _batches(rows, BATCH_SIZE):
+            self._write(lambda tx, batch=batch: tx.run(query, rows=batch, build=build_id).consume())
+
+    def findings(self, build_id: str) -> list[dict[str, Any]]:
+        """Return the findings stored with a build, as `Finding.to_json` gave them, in no set order."""
+        rows = self.run_read(f"MATCH (f:{FINDING_LABEL} {{build: $build}}) RETURN f.json AS json", {"build": build_id})
+        return [json.loads(row["json"]) for row in rows]
 
     def _make_current(self, build_id: str, nodes: int, relationships: int) -> None:
         def swap(tx: ManagedTransaction) -> None:
@@ -303,6 +339,17 @@ class GraphStore:
                 ).single()["removed"]
             )
             if detached == 0:
+                break
+        while True:
+            findings = self._write(
+                lambda tx: tx.run(
+                    f"MATCH (f:{FINDING_LABEL} {{build: $build}}) WITH f LIMIT $limit "
+                    "DELETE f RETURN count(*) AS removed",
+                    build=build_id,
+                    limit=DELETE_BATCH_SIZE,
+                ).single()["removed"]
+            )
+            if findings == 0:
                 break
         deleted = 0
         while True:

@@ -23,7 +23,7 @@ from api.http.backends import (
     NotSupportedError,
     open_backend,
 )
-from api.http.routes import builds, decisions, graph, health
+from api.http.routes import builds, decisions, findings, graph, health
 from queries.store import Neo4jSettings
 
 logger = logging.getLogger(__name__)
@@ -120,6 +120,7 @@ def create_app(settings: ServeSettings, backend: Backend | None = None) -> FastA
     app.include_router(graph.router, dependencies=read)
     app.include_router(decisions.router, dependencies=read)
     app.include_router(builds.router, dependencies=read)
+    app.include_router(findings.router, dependencies=read)
     return app
 
 

@@ -7,9 +7,9 @@ policies are read with `GetPolicy` and `GetPolicyVersion` into `iam/policies/<na
 
 Service last-accessed data comes from one `GenerateServiceLastAccessedDetails` job per
 user and role, read with `GetServiceLastAccessedDetails` once the job has finished, into
-`iam/service-last-accessed/users/<name>.json` and `.../roles/<name>.json`. The analysis
-does not read it yet. When the caller may not start such jobs, one gap records that and
-no further job is tried.
+`iam/service-last-accessed/users/<name>.json` and `.../roles/<name>.json`. The roles'
+reports feed the least-privilege proposals of `deputy report`. When the caller may not
+start such jobs, one gap records that and no further job is tried.
 """
 
 from __future__ import annotations

@@ -1,0 +1,72 @@
+"""`deputy report SNAPSHOT`: write the findings report as Markdown, HTML, SARIF or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from api.report import build_report, render_json, render_markdown, render_sarif
+from api.report_html import render_html
+from engine.errors import UsageError
+from engine.graph import build_graph
+from engine.sensitivity import load_sensitivity
+from ingest.snapshot import load_snapshot
+
+RENDERERS = {"markdown": render_markdown, "html": render_html, "sarif": render_sarif, "json": render_json}
+
+
+def add_command(commands: Any) -> None:
+    """Register `report` on the CLI's subcommand parser."""
+    help_text = "write the findings, least-privilege proposals and top attack paths as a report"
+    report: argparse.ArgumentParser = commands.add_parser("report", help=help_text, description=help_text)
+    report.add_argument("snapshot", help="snapshot folder (see docs/snapshot-format.md)")
+    report.add_argument(
+        "--format", choices=tuple(RENDERERS), default="markdown", help="report format (default: markdown)"
+    )
+    report.add_argument("--out", help="file to write (default: standard output); written whole or not at all")
+    report.add_argument("--previous", help="snapshot folder of an earlier build, to report agent drift (DG011)")
+    report.add_argument("--config", help="TOML file with sensitivity and finding rules (default: built-in rules)")
+
+
+def _write(path: Path, text: str) -> None:
+    """Write the file through a temporary file in the same folder, so a failure leaves the old file whole."""
+    if path.is_dir():
+        raise UsageError(f"--out {str(path)!r} is a directory; give the path of a file")
+    if not path.parent.is_dir():
+        raise UsageError(f"--out {str(path)!r}: folder {str(path.parent)!r} not found; create it first")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise UsageError(f"--out {str(path)!r}: cannot write the report ({error.strerror})") from error
+
+
+def run_report(args: argparse.Namespace) -> None:
+    """Build the graph (and the previous one), render the report and write it; raise DeputyError on bad input."""
+    started = time.perf_counter()
+
+    def progress(message: str) -> None:
+        print(f"deputy report: [{time.perf_counter() - started:6.1f} s] {message}", file=sys.stderr, flush=True)
+
+    sensitivity = load_sensitivity(args.config)
+    progress(f"loading {args.snapshot} and building its graph")
+    deputy = build_graph(load_snapshot(args.snapshot), sensitivity)
+    previous = None
+    if args.previous is not None:
+        progress(f"loading {args.previous} and building its graph, for drift")
+        previous = build_graph(load_snapshot(args.previous), sensitivity)
+    report = build_report(deputy, previous=previous, progress=progress)
+    text = RENDERERS[args.format](report)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        _write(Path(args.out), text)
+        progress(f"wrote {args.out} ({len(text.encode())} bytes, {report['summary']['findings']} findings)")

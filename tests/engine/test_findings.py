@@ -1,0 +1,654 @@
+"""Each finding rule on a snapshot that triggers it and on one that does not.
+
+The snapshots are copies of examples/shared-hr-agent with the one change each case
+needs, so every case reads as "the example, except ...".
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.errors import DeputyError
+from engine.findings import Finding, drift_findings, find_all, rows_from_graph
+from engine.graph import DeputyGraph, build_graph
+from engine.sensitivity import Sensitivity, load_sensitivity
+from ingest.snapshot import load_snapshot
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shared-hr-agent"
+ACCOUNT = "111122223333"
+IAM_FILE = f"{ACCOUNT}/iam/authorization-details.json"
+REGION = f"{ACCOUNT}/us-east-1"
+HR_AGENT_DIR = f"{REGION}/bedrock-agent/agents/Q7HRX2KD4N"
+HELPDESK_DIR = f"{REGION}/bedrock-agent/agents/M3ITHD8P5W"
+HR_AGENT = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent/Q7HRX2KD4N"
+HELPDESK_AGENT = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent/M3ITHD8P5W"
+AGENT_ROLE = f"arn:aws:iam::{ACCOUNT}:role/service-role/AmazonBedrockExecutionRoleForAgents_hr"
+AGENT_POLICY = f"arn:aws:iam::{ACCOUNT}:policy/service-role/hr-agent-execution-access"
+DEVELOPERS_POLICY = f"arn:aws:iam::{ACCOUNT}:policy/developers-bedrock-access"
+HR_BUCKET = "arn:aws:s3:::acme-hr-policies"
+VPC_FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:infra-vpc-provisioner"
+LOOKUP_FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:hr-policy-lookup"
+GUARDRAIL = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:guardrail/x7k2m9p4q1wz"
+PLATFORM_ADMIN = f"arn:aws:iam::{ACCOUNT}:role/platform-admin"
+ORG = "o-k4t7w2m9qz"
+ORG_ACCESS_ROLE = f"arn:aws:iam::{ACCOUNT}:role/OrganizationAccountAccessRole"
+
+Json = dict[str, Any]
+
+
+@pytest.fixture
+def snapshot(tmp_path: Path) -> Path:
+    root = tmp_path / "snapshot"
+    shutil.copytree(EXAMPLE, root)
+    return root
+
+
+def edit(root: Path, relative: str, change: Callable[[Json], None]) -> None:
+    path = root / relative
+    document = json.loads(path.read_text(encoding="utf-8"))
+    change(document)
+    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+
+
+def write(root: Path, relative: str, document: Json) -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+
+
+def role_entry(document: Json, name: str) -> Json:
+    return next(role for role in document["RoleDetailList"] if role["RoleName"] == name)
+
+
+def managed_document(document: Json, arn: str) -> Json:
+    policy = next(policy for policy in document["Policies"] if policy["Arn"] == arn)
+    version = next(version for version in policy["PolicyVersionList"] if version["IsDefaultVersion"])
+    result: Json = version["Document"]
+    return result
+
+
+def add_user(root: Path, name: str, statements: list[Json]) -> str:
+    arn = f"arn:aws:iam::{ACCOUNT}:user/{name}"
+
+    def change(document: Json) -> None:
+        document["UserDetailList"].append(
+            {
+                "Path": "/",
+                "UserName": name,
+                "UserId": f"AIDA{name.upper():0<17}"[:21],
+                "Arn": arn,
+                "UserPolicyList": [
+                    {
+                        "PolicyName": f"{name}-access",
+                        "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+                    }
+                ],
+                "GroupList": [],
+                "AttachedManagedPolicies": [],
+                "Tags": [],
+            }
+        )
+
+    edit(root, IAM_FILE, change)
+    return arn
+
+
+def graph_of(root: Path, sensitivity: Sensitivity | None = None) -> DeputyGraph:
+    return build_graph(load_snapshot(root), sensitivity)
+
+
+def findings_of(root: Path, rule_id: str, sensitivity: Sensitivity | None = None) -> list[Finding]:
+    return [finding for finding in find_all(graph_of(root, sensitivity)) if finding.rule_id == rule_id]
+
+
+def example_findings(rule_id: str) -> list[Finding]:
+    return [finding for finding in find_all(graph_of(EXAMPLE)) if finding.rule_id == rule_id]
+
+
+def policy_refs(finding: Finding) -> set[tuple[str | None, int | None]]:
+    return {(item.policy, item.statement_index) for item in finding.evidence if item.policy is not None}
+
+
+# -- the example as a whole -------------------------------------------------------------
+
+
+def test_example_triggers_the_story_findings() -> None:
+    rule_ids = {finding.rule_id for finding in find_all(graph_of(EXAMPLE))}
+    assert {"DG001", "DG002", "DG003", "DG007", "DG009"} <= rule_ids
+
+
+def test_finding_ids_stable_between_runs() -> None:
+    first = [finding.finding_id for finding in find_all(graph_of(EXAMPLE))]
+    second = [finding.finding_id for finding in find_all(graph_of(EXAMPLE))]
+    assert first == second
+    assert len(set(first)) == len(first)
+
+
+def test_findings_sorted_by_severity() -> None:
+    ranks = [finding.severity.rank for finding in find_all(graph_of(EXAMPLE))]
+    assert ranks == sorted(ranks)
+
+
+# -- DG001 wildcard permissions ---------------------------------------------------------
+
+
+def test_wildcard_data_action_on_agent_role() -> None:
+    (finding,) = example_findings("DG001")
+    assert finding.resources == (AGENT_ROLE, AGENT_POLICY)
+    assert policy_refs(finding) == {(AGENT_POLICY, 2)}
+    assert finding.details["data_actions_on_any_resource"] == ["s3:GetObject"]
+    assert finding.evidence[0].sid == "ReadAnyObject"
+
+
+def test_wildcard_scoped_resource_is_clean(snapshot: Path) -> None:
+    def scope(document: Json) -> None:
+        managed_document(document, AGENT_POLICY)["Statement"][2]["Resource"] = [
+            "arn:aws:s3:::acme-hr-policies",
+            "arn:aws:s3:::acme-hr-policies/*",
+        ]
+
+    edit(snapshot, IAM_FILE, scope)
+    assert findings_of(snapshot, "DG001") == []
+
+
+def test_wildcard_service_action_on_lambda_role(snapshot: Path) -> None:
+    def widen(document: Json) -> None:
+        role = role_entry(document, "infra-vpc-provisioner-role")
+        role["RolePolicyList"][0]["PolicyDocument"]["Statement"][0]["Action"] = "ec2:*"
+
+    edit(snapshot, IAM_FILE, widen)
+    found = [f for f in findings_of(snapshot, "DG001") if f.resources[0].endswith("role/infra-vpc-provisioner-role")]
+    assert len(found) == 1
+    assert found[0].details["wildcard_actions"] == ["ec2:*"]
+    assert found[0].title == "Role infra-vpc-provisioner-role allows wildcard actions"
+
+
+# -- DG002 shared execution role --------------------------------------------------------
+
+
+def test_shared_role_two_agents() -> None:
+    (finding,) = example_findings("DG002")
+    assert finding.key == AGENT_ROLE
+    assert finding.details["agents"] == [HELPDESK_AGENT, HR_AGENT]
+
+
+def test_own_role_per_agent_is_clean(snapshot: Path) -> None:
+    helpdesk_role = f"arn:aws:iam::{ACCOUNT}:role/service-role/helpdesk-agent-role"
+
+    def add_role(document: Json) -> None:
+        role = json.loads(json.dumps(role_entry(document, "AmazonBedrockExecutionRoleForAgents_hr")))
+        role.update(RoleName="helpdesk-agent-role", RoleId="AROAHELPDESKAGENTROLE", Arn=helpdesk_role)
+        document["RoleDetailList"].append(role)
+
+    def use_role(document: Json) -> None:
+        key = "agent" if "agent" in document else "agentVersion"
+        document[key]["agentResourceRoleArn"] = helpdesk_role
+
+    edit(snapshot, IAM_FILE, add_role)
+    edit(snapshot, f"{HELPDESK_DIR}/agent.json", use_role)
+    edit(snapshot, f"{HELPDESK_DIR}/versions/1/agent-version.json", use_role)
+    assert findings_of(snapshot, "DG002") == []
+
+
+# -- DG003 confused deputy --------------------------------------------------------------
+
+
+def test_confused_deputy_ranked_by_invokers() -> None:
+    findings = example_findings("DG003")
+    assert [f.key for f in findings] == [f"{HR_BUCKET}|read", f"vpc-api:{ACCOUNT}:us-east-1|call"]
+    bucket, vpc = findings
+    assert vpc.details["invokers"] == [
+        f"arn:aws:iam::{ACCOUNT}:user/alice",
+        f"arn:aws:iam::{ACCOUNT}:user/bob",
+        f"arn:aws:iam::{ACCOUNT}:user/hr-analyst",
+    ]
+    assert bucket.details["invokers"] == [f"arn:aws:iam::{ACCOUNT}:user/alice", f"arn:aws:iam::{ACCOUNT}:user/bob"]
+    # A tag-classified bucket weighs 3 and a VPC API 2, times the number of invokers.
+    assert (bucket.score, vpc.score) == (6.0, 6.0)
+    assert (DEVELOPERS_POLICY, 0) in policy_refs(bucket)
+    assert bucket.path is not None
+    assert bucket.path.nodes[-1].arn == HR_BUCKET
+    assert [edge.rel for edge in bucket.path.edges][-1] == "INGESTS_FROM"
+
+
+def test_no_invokers_no_confused_deputy(snapshot: Path) -> None:
+    def revoke(document: Json) -> None:
+        managed_document(document, DEVELOPERS_POLICY)["Statement"][0]["Effect"] = "Deny"
+        analyst = next(user for user in document["UserDetailList"] if user["UserName"] == "hr-analyst")
+        analyst["UserPolicyList"][0]["PolicyDocument"]["Statement"].pop(1)
+
+    edit(snapshot, IAM_FILE, revoke)
+    assert findings_of(snapshot, "DG003") == []
+
+
+# -- DG004 agent reconfiguration --------------------------------------------------------
+
+
+def test_reconfiguration_admins_gain_nothing() -> None:
+    assert example_findings("DG004") == []
+
+
+def test_update_agent_and_function_code(snapshot: Path) -> None:
+    carol = add_user(snapshot, "carol", [{"Effect": "Allow", "Action": "bedrock:UpdateAgent", "Resource": HR_AGENT}])
+    dave = add_user(
+        snapshot, "dave", [{"Effect": "Allow", "Action": "lambda:UpdateFunctionCode", "Resource": VPC_FUNCTION}]
+    )
+    findings = findings_of(snapshot, "DG004")
+    assert sorted(f.key for f in findings) == [f"{carol}|{HR_AGENT}", f"{dave}|{VPC_FUNCTION}"]
+    by_key = {f.key: f for f in findings}
+    carol_gain = {(g["target"], g["access"]) for g in by_key[f"{carol}|{HR_AGENT}"].details["gained"]}
+    assert (HR_BUCKET, "read") in carol_gain
+    dave_gain = {g["target"] for g in by_key[f"{dave}|{VPC_FUNCTION}"].details["gained"]}
+    assert f"vpc-api:{ACCOUNT}:us-east-1:ec2:CreateVpc" in dave_gain
+    assert HR_BUCKET not in dave_gain
+    assert (f"arn:aws:iam::{ACCOUNT}:user/carol#inline:carol-access", 0) in policy_refs(by_key[f"{carol}|{HR_AGENT}"])
+
+
+# -- DG005 SCP for Bedrock --------------------------------------------------------------
+
+
+def test_scp_full_access_does_not_restrict_region() -> None:
+    (finding,) = example_findings("DG005")
+    assert finding.details["probed_region"] == "ap-southeast-2"
+    assert finding.details["approved_regions"] == ["us-east-1"]
+    assert ("arn:aws:organizations::aws:policy/service_control_policy/p-FullAWSAccess", 0) in policy_refs(finding)
+
+
+def add_region_deny_scp(root: Path) -> None:
+    # The statement follows the AWS Organizations User Guide page "General examples",
+    # "Deny access to AWS based on the requested AWS Region", narrowed to Bedrock.
+    content = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyBedrockOutsideApprovedRegions",
+                "Effect": "Deny",
+                "Action": "bedrock:*",
+                "Resource": "*",
+                "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1"]}},
+            }
+        ],
+    }
+    policy_id = "p-bedrockregion"
+    write(
+        root,
+        f"organization/policies/{policy_id}.json",
+        {
+            "Policy": {
+                "PolicySummary": {
+                    "Id": policy_id,
+                    "Arn": f"arn:aws:organizations::999988887777:policy/{ORG}/service_control_policy/{policy_id}",
+                    "Name": "DenyBedrockOutsideApprovedRegions",
+                    "Type": "SERVICE_CONTROL_POLICY",
+                    "AwsManaged": False,
+                },
+                "Content": json.dumps(content),
+            }
+        },
+    )
+    write(root, f"organization/policies/{policy_id}/targets.json", {"Targets": [{"TargetId": "r-x9k2"}]})
+
+
+def test_scp_region_deny_is_clean(snapshot: Path) -> None:
+    add_region_deny_scp(snapshot)
+    assert findings_of(snapshot, "DG005") == []
+
+
+def test_scp_unapproved_account(snapshot: Path) -> None:
+    add_region_deny_scp(snapshot)
+    sensitivity = Sensitivity(approved_accounts=("444455556666",))
+    findings = findings_of(snapshot, "DG005", sensitivity)
+    accounts = sorted(f.details["account"] for f in findings)
+    # The management account is exempt from SCPs, so it is a finding too.
+    assert accounts == [ACCOUNT, "999988887777"]
+
+
+# -- DG006 CloudTrail -------------------------------------------------------------------
+#
+# AWS CloudTrail User Guide, "Logging data events": Bedrock agent alias invocations are
+# data events of resources.type AWS::Bedrock::AgentAlias, selected only by advanced event
+# selectors. Amazon Bedrock User Guide, "Monitor Amazon Bedrock API calls using
+# CloudTrail", lists InvokeAgent among the data events.
+
+
+def test_basic_selectors_miss_invoke_agent() -> None:
+    findings = example_findings("DG006")
+    assert [f.key for f in findings] == [f"data|are not logged|{ACCOUNT}|us-east-1"]
+    assert len(findings[0].resources) == 5
+
+
+def advanced_selectors(root: Path, selectors: list[Json]) -> None:
+    path = f"{REGION}/cloudtrail/org-management-trail/event-selectors.json"
+    write(
+        root,
+        path,
+        {
+            "TrailARN": "arn:aws:cloudtrail:us-east-1:999988887777:trail/org-management-trail",
+            "AdvancedEventSelectors": selectors,
+        },
+    )
+
+
+MANAGEMENT_SELECTOR = {
+    "Name": "Management events",
+    "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}],
+}
+
+
+def test_advanced_agent_alias_selector_is_clean(snapshot: Path) -> None:
+    data = {
+        "Name": "Bedrock agent invocations",
+        "FieldSelectors": [
+            {"Field": "eventCategory", "Equals": ["Data"]},
+            {"Field": "resources.type", "Equals": ["AWS::Bedrock::AgentAlias"]},
+        ],
+    }
+    advanced_selectors(snapshot, [MANAGEMENT_SELECTOR, data])
+    assert findings_of(snapshot, "DG006") == []
+
+
+def test_selector_on_caller_is_uncertain(snapshot: Path) -> None:
+    data = {
+        "Name": "Bedrock agent invocations by one role",
+        "FieldSelectors": [
+            {"Field": "eventCategory", "Equals": ["Data"]},
+            {"Field": "resources.type", "Equals": ["AWS::Bedrock::AgentAlias"]},
+            {"Field": "userIdentity.arn", "StartsWith": ["arn:aws:sts::111122223333:assumed-role/app"]},
+        ],
+    }
+    advanced_selectors(snapshot, [MANAGEMENT_SELECTOR, data])
+    (finding,) = findings_of(snapshot, "DG006")
+    assert finding.severity == "low"
+    assert finding.title == f"bedrock:InvokeAgent data events may not be logged in account {ACCOUNT}, us-east-1"
+
+
+def test_management_events_excluded(snapshot: Path) -> None:
+    data = {
+        "Name": "Bedrock agent invocations",
+        "FieldSelectors": [
+            {"Field": "eventCategory", "Equals": ["Data"]},
+            {"Field": "resources.type", "Equals": ["AWS::Bedrock::AgentAlias"]},
+        ],
+    }
+    management = {
+        "Name": "Management events without Bedrock",
+        "FieldSelectors": [
+            {"Field": "eventCategory", "Equals": ["Management"]},
+            {"Field": "eventSource", "NotEquals": ["bedrock.amazonaws.com"]},
+        ],
+    }
+    advanced_selectors(snapshot, [management, data])
+    assert [f.key for f in findings_of(snapshot, "DG006")] == [f"management|{ACCOUNT}|us-east-1"]
+
+
+# -- DG007 production alias without guardrail -------------------------------------------
+
+
+def add_guardrail(root: Path, relative: str) -> None:
+    def change(document: Json) -> None:
+        key = "agent" if "agent" in document else "agentVersion"
+        document[key]["guardrailConfiguration"] = {"guardrailIdentifier": "x7k2m9p4q1wz", "guardrailVersion": "1"}
+
+    edit(root, relative, change)
+
+
+def test_production_aliases_without_guardrail() -> None:
+    keys = sorted(f.key for f in example_findings("DG007"))
+    assert keys == [
+        f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/M3ITHD8P5W/HDP2X7K9QA",
+        f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/Q7HRX2KD4N/PRD4N8XK2Z",
+    ]
+
+
+def test_production_aliases_with_guardrail_are_clean(snapshot: Path) -> None:
+    add_guardrail(snapshot, f"{HR_AGENT_DIR}/versions/2/agent-version.json")
+    add_guardrail(snapshot, f"{HELPDESK_DIR}/versions/1/agent-version.json")
+    assert findings_of(snapshot, "DG007") == []
+
+
+def test_production_rule_from_config() -> None:
+    sensitivity = Sensitivity(production_alias_patterns=("live",))
+    assert findings_of(EXAMPLE, "DG007", sensitivity) == []
+
+
+# -- DG008 guardrail tampering ----------------------------------------------------------
+
+
+def test_unused_guardrail_not_tampering() -> None:
+    keys = [f.key for f in example_findings("DG008")]
+    assert keys == [f"enforce|{AGENT_ROLE}"]
+
+
+def test_guardrail_in_use_changeable_by_non_admins(snapshot: Path) -> None:
+    add_guardrail(snapshot, f"{HR_AGENT_DIR}/versions/2/agent-version.json")
+    tamper = [f for f in findings_of(snapshot, "DG008") if f.key.startswith("tamper|")]
+    assert [f.key for f in tamper] == [f"tamper|{GUARDRAIL}"]
+    assert tamper[0].details["principals"] == [ORG_ACCESS_ROLE, PLATFORM_ADMIN]
+    assert ("arn:aws:iam::aws:policy/AdministratorAccess", 0) in policy_refs(tamper[0])
+
+
+def test_guardrail_admins_from_config(snapshot: Path) -> None:
+    add_guardrail(snapshot, f"{HR_AGENT_DIR}/versions/2/agent-version.json")
+    sensitivity = Sensitivity(guardrail_admins=(PLATFORM_ADMIN, f"arn:aws:iam::{ACCOUNT}:role/Organization*"))
+    assert [f.key for f in findings_of(snapshot, "DG008", sensitivity) if f.key.startswith("tamper|")] == []
+
+
+def test_guardrail_identifier_condition_enforces(snapshot: Path) -> None:
+    # Amazon Bedrock User Guide, "Enforce the use of specific guardrails in model inference
+    # requests": an Allow conditioned on bedrock:GuardrailIdentifier.
+    def require_guardrail(document: Json) -> None:
+        statement = managed_document(document, AGENT_POLICY)["Statement"][0]
+        statement["Condition"] = {"StringEquals": {"bedrock:GuardrailIdentifier": f"{GUARDRAIL}:1"}}
+
+    edit(snapshot, IAM_FILE, require_guardrail)
+    assert [f.key for f in findings_of(snapshot, "DG008") if f.key.startswith("enforce|")] == []
+
+
+# -- DG009 cross-service confused deputy ------------------------------------------------
+#
+# IAM User Guide, "The confused deputy problem": aws:SourceArn and aws:SourceAccount in
+# the trust policy and the resource-based policy limit the service to your resources.
+
+
+def test_trust_and_function_without_source_condition() -> None:
+    keys = sorted(f.key for f in example_findings("DG009"))
+    assert keys == [f"function|{VPC_FUNCTION}", f"role|{AGENT_ROLE}"]
+
+
+def test_source_conditions_are_clean(snapshot: Path) -> None:
+    condition = {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent/*"},
+    }
+
+    def trust(document: Json) -> None:
+        role_entry(document, "AmazonBedrockExecutionRoleForAgents_hr")["AssumeRolePolicyDocument"]["Statement"][0][
+            "Condition"
+        ] = condition
+
+    def function_policy(document: Json) -> None:
+        policy = json.loads(document["Policy"])
+        policy["Statement"][0]["Condition"] = condition
+        document["Policy"] = json.dumps(policy)
+
+    edit(snapshot, IAM_FILE, trust)
+    edit(snapshot, f"{REGION}/lambda/infra-vpc-provisioner/policy.json", function_policy)
+    assert findings_of(snapshot, "DG009") == []
+
+
+# -- DG010 unrestricted sensitive resources ---------------------------------------------
+
+
+def test_sensitive_resources_without_limits() -> None:
+    keys = sorted(f.key for f in example_findings("DG010"))
+    assert keys == [LOOKUP_FUNCTION, VPC_FUNCTION, HR_BUCKET]
+
+
+def test_deny_except_named_roles_is_clean(snapshot: Path) -> None:
+    def limit(document: Json) -> None:
+        policy = json.loads(document["Policy"])
+        policy["Statement"].append(
+            {
+                "Sid": "OnlyNamedReaders",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::acme-hr-policies/*",
+                "Condition": {
+                    "ArnNotLike": {"aws:PrincipalArn": [AGENT_ROLE, f"arn:aws:iam::{ACCOUNT}:user/hr-analyst"]}
+                },
+            }
+        )
+        document["Policy"] = json.dumps(policy)
+
+    edit(snapshot, f"{ACCOUNT}/s3/acme-hr-policies/policy.json", limit)
+    keys = sorted(f.key for f in findings_of(snapshot, "DG010"))
+    assert HR_BUCKET not in keys
+    # acme-terraform-state denies every principal but platform-admin, so it was never a finding.
+    assert "arn:aws:s3:::acme-terraform-state" not in keys
+
+
+# -- DG011 drift ------------------------------------------------------------------------
+
+
+def test_drift_new_action_group(snapshot: Path) -> None:
+    for version in ("2", "DRAFT"):
+        (snapshot / f"{HR_AGENT_DIR}/versions/{version}/action-groups/NOP8F4V6QZ.json").unlink()
+    before = graph_of(snapshot)
+    after = graph_of(EXAMPLE)
+    (finding,) = drift_findings(rows_from_graph(before), rows_from_graph(after))
+    assert finding.key == HR_AGENT
+    assert finding.severity == "high"
+    assert [item.detail for item in finding.evidence] == [
+        "added since the previous build: action group network-ops -> "
+        f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:infra-vpc-provisioner"
+    ]
+
+
+def test_drift_role_policy_change(snapshot: Path) -> None:
+    def widen(document: Json) -> None:
+        managed_document(document, AGENT_POLICY)["Statement"].append(
+            {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*"}
+        )
+
+    edit(snapshot, IAM_FILE, widen)
+    findings = find_all(graph_of(snapshot), previous=graph_of(EXAMPLE))
+    drift = [f for f in findings if f.rule_id == "DG011"]
+    assert sorted(f.key for f in drift) == [HELPDESK_AGENT, HR_AGENT]
+    assert all(f.details["changed"] == ["roles"] for f in drift)
+
+
+def test_same_snapshot_no_drift() -> None:
+    assert drift_findings(rows_from_graph(graph_of(EXAMPLE)), rows_from_graph(graph_of(EXAMPLE))) == []
+
+
+# -- configuration ----------------------------------------------------------------------
+
+
+def test_config_reads_finding_tables(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text(
+        "[guardrails]\n"
+        f'admins = ["{PLATFORM_ADMIN}"]\n'
+        "[agents]\n"
+        'production_alias_patterns = ["live-*"]\n'
+        'production_tag_key = "stage"\n'
+        'production_tag_values = ["live"]\n'
+        "[bedrock]\n"
+        'approved_regions = ["eu-west-1"]\n'
+        'approved_accounts = ["111122223333"]\n',
+        encoding="utf-8",
+    )
+    sensitivity = load_sensitivity(path)
+    assert sensitivity.guardrail_admins == (PLATFORM_ADMIN,)
+    assert sensitivity.production_reason("live-eu", {}) == "alias name matches live-*"
+    assert sensitivity.production_reason("canary", {"Stage": "LIVE"}) == "tag Stage=LIVE"
+    assert sensitivity.production_reason("prod", {}) is None
+    assert sensitivity.approved_regions == ("eu-west-1",)
+    assert sensitivity.approved_accounts == (ACCOUNT,)
+
+
+def test_config_defaults_mark_prod_aliases() -> None:
+    defaults = load_sensitivity(None)
+    assert defaults.production_reason("prod", {}) == "alias name matches prod"
+    assert defaults.production_reason("helpdesk-prod", {}) == "alias name matches *-prod"
+    assert defaults.production_reason("product-faq", {}) is None
+    assert defaults.production_reason("beta", {"environment": "production"}) == "tag environment=production"
+
+
+def test_config_rejects_bad_admins(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text('[guardrails]\nadmins = "platform-admin"\n', encoding="utf-8")
+    with pytest.raises(DeputyError, match=r"\[guardrails\]: admins must be a list of strings"):
+        load_sensitivity(path)
+    path.write_text('[agents]\nproduction_alias = ["prod"]\n', encoding="utf-8")
+    with pytest.raises(DeputyError, match="unknown key 'production_alias'"):
+        load_sensitivity(path)
+
+
+def test_production_rule_by_alias_tag(snapshot: Path) -> None:
+    stable = "V1S7QJ3M0B"
+    write(snapshot, f"{HR_AGENT_DIR}/alias-tags/{stable}.json", {"tags": {"environment": "production"}})
+    keys = sorted(f.key for f in findings_of(snapshot, "DG007"))
+    assert f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/Q7HRX2KD4N/{stable}" in keys
+    (finding,) = [f for f in findings_of(snapshot, "DG007") if f.key.endswith(stable)]
+    assert (
+        finding.evidence[0].detail
+        == "alias hr-policy-assistant/stable-v1 counts as production: tag environment=production"
+    )
+
+
+def test_update_agent_with_pass_role(snapshot: Path) -> None:
+    strong_role = f"arn:aws:iam::{ACCOUNT}:role/service-role/bedrock-network-admin"
+
+    def add_role(document: Json) -> None:
+        document["RoleDetailList"].append(
+            {
+                "Path": "/service-role/",
+                "RoleName": "bedrock-network-admin",
+                "RoleId": "AROABEDROCKNETADMIN01",
+                "Arn": strong_role,
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "bedrock.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                "RolePolicyList": [
+                    {
+                        "PolicyName": "network-admin",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}],
+                        },
+                    }
+                ],
+                "AttachedManagedPolicies": [],
+                "Tags": [],
+            }
+        )
+
+    edit(snapshot, IAM_FILE, add_role)
+    erin = add_user(
+        snapshot,
+        "erin",
+        [
+            {"Effect": "Allow", "Action": "bedrock:UpdateAgent", "Resource": HELPDESK_AGENT},
+            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": strong_role},
+        ],
+    )
+    (finding,) = [f for f in findings_of(snapshot, "DG004") if f.key == f"{erin}|{HELPDESK_AGENT}"]
+    assert finding.details["passable_roles"] == [strong_role]
+    gained = {g["target"] for g in finding.details["gained"]}
+    assert f"vpc-api:{ACCOUNT}:us-east-1:ec2:CreateVpc" in gained
+    assert (f"arn:aws:iam::{ACCOUNT}:user/erin#inline:erin-access", 1) in policy_refs(finding)
