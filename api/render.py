@@ -57,12 +57,10 @@ def _node(result: dict[str, Any], arn: str) -> dict[str, Any]:
 
 
 def _expand(result: dict[str, Any], path: dict[str, Any]) -> dict[str, Any]:
-    """A path of an analysis result with its node and edge references replaced by the entries."""
-    return {
-        **path,
-        "nodes": [_node(result, arn) for arn in path["nodes"]],
-        "edges": [result["edges"][edge_id] for edge_id in path["edges"]],
-    }
+    """A path of an analysis result with its edge references replaced by the edges and their nodes."""
+    edges = [result["edges"][edge_id] for edge_id in path["edges"]]
+    arns = [path["from"], *(edge["to"] for edge in edges)]
+    return {**path, "nodes": [_node(result, arn) for arn in arns], "edges": edges}
 
 
 def _count(number: int, noun: str) -> str:
@@ -94,7 +92,7 @@ def analyze_text(result: dict[str, Any]) -> str:
         lines += ["", f"Invoker {_name(_node(result, entry['principal']))}"]
         for alias in entry["agent_aliases"]:
             flag = " (conditional)" if alias["conditional"] else ""
-            lines.append(f"  can invoke {_name(_node(result, alias['to']))}{flag}")
+            lines.append(f"  can invoke {_name(_node(result, alias['alias']))}{flag}")
         through_agents = [path for path in entry["blast_radius"] if path["kind"].startswith("agent-")]
         if not through_agents:
             lines.append("  reaches no sensitive target through an agent")

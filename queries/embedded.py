@@ -84,8 +84,9 @@ class PathTables:
     """The nodes, edges and statements of many paths, each written once.
 
     An analysis lists every invoker's paths, and most of them share their steps through
-    the same agents and roles. A path then names its nodes by ARN and its edges by an id
-    into these tables, so the output grows with the paths' count, not their detail.
+    the same agents and roles. A path then names its edges by an id into these tables, and
+    each edge names its nodes by ARN, so the output grows with the paths' count, not their
+    detail.
     """
 
     def __init__(self, deputy: DeputyGraph) -> None:
@@ -96,11 +97,18 @@ class PathTables:
         self._edge_ids: dict[tuple[str, str, str], str] = {}
 
     def path(self, reach: Reach) -> dict[str, Any]:
+        """Describe a path by its edge ids; its nodes are the first edge's `from` and each edge's `to`."""
+        for node in reach.nodes:
+            self.node(node)
+        return {**_path_head(self.deputy, reach), "edges": [self._edge(step) for step in reach.steps]}
+
+    def alias(self, reach: Reach) -> dict[str, Any]:
+        """Describe an invocable alias by its ARN and the edge ids of the shortest path to it."""
         for node in reach.nodes:
             self.node(node)
         return {
-            **_path_head(self.deputy, reach),
-            "nodes": reach.nodes,
+            "alias": reach.target,
+            "conditional": reach.conditional,
             "edges": [self._edge(step) for step in reach.steps],
         }
 
@@ -160,7 +168,7 @@ def analyze(deputy: DeputyGraph) -> dict[str, Any]:
         entries.append(
             {
                 "principal": tables.node(principal),
-                "agent_aliases": [tables.path(r) for r in invocable_aliases(deputy, principal)],
+                "agent_aliases": [tables.alias(r) for r in invocable_aliases(deputy, principal)],
                 "blast_radius": [tables.path(r) for r in reaches[principal]],
             }
         )
