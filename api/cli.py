@@ -184,6 +184,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             serve_command.run_serve(args)
             return 0
+        if args.command == "scheduler":
+            return serve_command.run_scheduler(args)
         if args.command == "check":
             result = _check(args)
             _print(result, args.format, render.check_text(result))

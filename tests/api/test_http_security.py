@@ -19,8 +19,10 @@ from fastapi import FastAPI
 
 from api.http.app import ServeSettings, create_app
 from api.http.auth import KeyStore, Scope, parse_api_keys
-from api.http.backends import BackendUnavailableError, EmbeddedBackend, Neo4jBackend, _Row
+from api.http.backends import BackendUnavailableError
+from api.http.embedded import EmbeddedBackend
 from api.http.models import Build, Page
+from api.http.neo4j_backend import Neo4jBackend, Neo4jView, _Row
 from engine.errors import UsageError
 from neo4j import GraphDatabase
 from queries.store import GraphStore, Neo4jSettings
@@ -191,10 +193,8 @@ class _SlowBackend(EmbeddedBackend):
         return super().builds(offset=offset, limit=limit)
 
 
-def test_unexpected_error_is_plain_500(
-    serve: Serve, make_settings: Callable[..., ServeSettings], embedded_backend: EmbeddedBackend
-) -> None:
-    backend = _FailingBackend(embedded_backend.deputy, embedded_backend.builds(offset=0, limit=1).items[0])
+def test_unexpected_error_is_plain_500(serve: Serve, make_settings: Callable[..., ServeSettings]) -> None:
+    backend = _FailingBackend.load(str(EXAMPLE))
     with serve(create_app(make_settings("embedded"), backend)) as client:
         response = client.get("/v1/builds")
     assert response.status_code == 500
@@ -204,10 +204,8 @@ def test_unexpected_error_is_plain_500(
     assert "Traceback" not in response.text
 
 
-def test_slow_request_times_out_with_503(
-    serve: Serve, make_settings: Callable[..., ServeSettings], embedded_backend: EmbeddedBackend
-) -> None:
-    backend = _SlowBackend(embedded_backend.deputy, embedded_backend.builds(offset=0, limit=1).items[0])
+def test_slow_request_times_out_with_503(serve: Serve, make_settings: Callable[..., ServeSettings]) -> None:
+    backend = _SlowBackend.load(str(EXAMPLE))
     try:
         with serve(create_app(make_settings("embedded", timeout=0.2), backend)) as client:
             response = client.get("/v1/builds")
@@ -252,9 +250,9 @@ def test_neo4j_unreachable_is_not_ready(serve: Serve, make_settings: Callable[..
 def test_neo4j_build_swap_mid_request_is_503(neo4j_store: GraphStore, example_build: str) -> None:
     ghost = "arn:aws:iam::111122223333:user/removed-by-a-new-build"
     row = _Row(ghost, ghost, "User", "read", False, False, False, False, (ghost,), ())
-    backend = Neo4jBackend(neo4j_store, None)
-    with pytest.raises(BackendUnavailableError, match="current build changed"):
-        backend._describe([row])
+    view = Neo4jView(neo4j_store, example_build, None)
+    with pytest.raises(BackendUnavailableError, match="was removed during the request"):
+        view._describe([row])
     assert example_build
 
 

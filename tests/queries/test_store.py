@@ -73,7 +73,7 @@ def test_load_twice_gives_same_graph(neo4j_store: GraphStore, example: DeputyGra
 
 def test_build_records_counts_and_source(neo4j_store: GraphStore, example: DeputyGraph) -> None:
     record = neo4j_store.load(example)
-    assert record.status == "ready"
+    assert record.status == "succeeded"
     assert record.current is True
     assert record.nodes == example.graph.number_of_nodes()
     assert record.relationships == example.graph.number_of_edges()
@@ -124,8 +124,8 @@ def test_readers_see_whole_builds_during_swaps(neo4j_store: GraphStore, example:
 def test_old_builds_are_pruned(neo4j_store: GraphStore, example: DeputyGraph) -> None:
     for _ in range(3):
         neo4j_store.load(example, keep=2)
-    ready = [b for b in neo4j_store.builds() if b.status == "ready"]
-    assert len(ready) == 2
+    succeeded = [b for b in neo4j_store.builds() if b.status == "succeeded"]
+    assert len(succeeded) == 2
     removed = [b for b in neo4j_store.builds() if b.status == "removed"]
     for record in removed:
         rows = neo4j_store.run_read("MATCH (n:DeputyNode {build: $b}) RETURN count(n) AS n", {"b": record.build_id})

@@ -6,14 +6,15 @@ import asyncio
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import HTTPException, Query, Request, status
+from fastapi import HTTPException, Query, Request, Response, status
 
-from api.http.backends import Backend
+from api.http.backends import Backend, GraphView
 from engine.arn import parse_arn
 
 MAX_ID_LENGTH = 2048
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+BUILD_HEADER = "X-Deputy-Build"  # the build a response was read from
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="maximum number of items in the page")]
 Offset = Annotated[int, Query(ge=0, description="index of the first item, from next_offset of the previous page")]
@@ -47,15 +48,30 @@ def check_node_id(value: str, name: str) -> str:
     return check_arn(value, name)
 
 
-def require_label(request: Request, node_id: str, labels: set[str], what: str) -> None:
-    """Raise 404 when the node is not in the graph or has none of the labels."""
-    label = backend_of(request).node_label(node_id)
+def require_label(view: GraphView, node_id: str, labels: set[str], what: str) -> None:
+    """Raise 404 when the node is not in the build or has none of the labels."""
+    label = view.node_label(node_id)
     if label is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{what} {node_id!r} is not in the graph")
     if labels and label not in labels:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"{node_id!r} is a {label}, not a {what}; no {what} has this ARN"
         )
+
+
+async def read_view(request: Request, response: Response, work: Callable[[GraphView], Result]) -> Result:
+    """Run `work` on the current build's view in the worker pool, and name that build in a header."""
+    backend = backend_of(request)
+    used: list[str] = []
+
+    def pinned() -> Result:
+        view = backend.view()
+        used.append(view.build_id)
+        return work(view)
+
+    result = await run_blocking(request, pinned)
+    response.headers[BUILD_HEADER] = used[0]
+    return result
 
 
 async def run_blocking(request: Request, work: Callable[[], Result]) -> Result:
