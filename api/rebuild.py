@@ -32,6 +32,7 @@ DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)?$")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 MIN_PERIOD_SECONDS = 1.0
 DEFAULT_COLLECT_TIMEOUT = 3600.0
+FINISHING_WAIT_SECONDS = 1.0
 COLLECT_OUTPUT_IN_ERROR = 300  # characters of the collector's last stderr line kept in a build's error
 
 
@@ -145,7 +146,9 @@ class Rebuilder:
             thread.join(timeout)
 
     def _begin(self) -> str:
-        if not self._lock.acquire(blocking=False):
+        # A rebuild whose build already shows as succeeded may still be returning; a short
+        # wait lets a trigger sent right after it proceed instead of getting 409.
+        if not self._lock.acquire(timeout=FINISHING_WAIT_SECONDS):
             raise BuildRunningError(self._running or "of this process")
         try:
             self._running = self.backend.begin_build(self.source.snapshot)

@@ -306,28 +306,36 @@ class GraphStore:
             thread.join(timeout=HEARTBEAT_SECONDS)
 
     def complete_build(self, build_id: str, deputy: DeputyGraph, *, keep: int = DEFAULT_KEEP_BUILDS) -> BuildRecord:
-        """Write a running build's graph and summary, make it current, then prune old builds.
+        """Write a running build's graph and summary, prune old builds, then make it current.
 
-        On a failed write the build is marked failed, its nodes are deleted, and StoreError
-        is raised; the previous build keeps serving.
+        Pruning comes before the swap, so that a build shown as succeeded has finished all
+        its work. On a failed write the build is marked failed, its nodes are deleted, and
+        StoreError is raised; the previous build keeps serving.
         """
         summary = summarize(deputy)
         try:
             nodes = self._write_nodes(build_id, node_rows(deputy))
             relationships = self._write_relationships(build_id, relationship_rows(deputy))
             self._write_summary(build_id, summary)
-            self._make_current(build_id, nodes, relationships, len(summary.attack_paths))
         except (Neo4jError, ServiceUnavailable, OSError) as error:
             logger.error("build %s failed: %s", build_id, error)
             self.fail_build(build_id, str(error))
             raise StoreError(f"writing build {build_id} failed: {error}; the previous build keeps serving") from error
-        logger.info("build %s is current: %s nodes, %s relationships", build_id, nodes, relationships)
         try:
-            self.prune(keep=keep)
+            # The new build is not succeeded yet, so `keep - 1` older ones stay beside it.
+            self.prune(keep=keep - 1)
         except (Neo4jError, ServiceUnavailable, OSError) as error:
-            # The new build is already current; an old one that could not be removed now is
-            # tried again by the next load's prune.
-            logger.warning("build %s is current, but removing old builds failed: %s", build_id, error)
+            # An old build that could not be removed now is tried again by the next prune.
+            logger.warning("build %s: removing old builds failed: %s", build_id, error)
+        try:
+            self._make_current(build_id, nodes, relationships, len(summary.attack_paths))
+        except (Neo4jError, ServiceUnavailable, OSError) as error:
+            logger.error("build %s failed: %s", build_id, error)
+            self.fail_build(build_id, str(error))
+            raise StoreError(
+                f"making build {build_id} current failed: {error}; the previous build keeps serving"
+            ) from error
+        logger.info("build %s is current: %s nodes, %s relationships", build_id, nodes, relationships)
         record = self.build(build_id)
         assert record is not None
         return record

@@ -107,8 +107,12 @@ async def _tag_and_guard(request: Request, call_next: Callable[[Request], Awaita
     return response
 
 
-def create_app(settings: ServeSettings, backend: Backend | None = None) -> FastAPI:
+def create_app(
+    settings: ServeSettings, backend: Backend | None = None, *, rebuild_source: RebuildSource | None = None
+) -> FastAPI:
     """Build the application; open the backend the settings name unless one is given.
+
+    Rebuilds read `rebuild_source`, by default the snapshot folder and collector of the settings.
 
     Raises engine.errors.UsageError when no API key is configured, and DeputyError when
     the snapshot cannot be read or Neo4j cannot be reached.
@@ -116,7 +120,7 @@ def create_app(settings: ServeSettings, backend: Backend | None = None) -> FastA
     keys = KeyStore(settings.api_keys)
     if backend is None:
         backend = open_backend(settings)
-    source = settings.rebuild_source()
+    source = rebuild_source or settings.rebuild_source()
     rebuilder = None if source is None else Rebuilder(backend, source, keep=settings.keep_builds)
     schedule = None
     if rebuilder is not None and settings.rebuild_every is not None:
