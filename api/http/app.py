@@ -11,9 +11,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import Depends, FastAPI, Request, Response, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.routing import Match
 
 from api.http.auth import ApiKey, KeyStore, require_read
 from api.http.backends import (
@@ -32,6 +35,10 @@ from queries.store import DEFAULT_KEEP_BUILDS, BuildRunningError, Neo4jSettings
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# The largest decision request the model allows is far bigger than any real one; bodies
+# above this size are rejected before they are read.
+MAX_BODY_BYTES = 256 * 1024
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +93,7 @@ async def _tag_and_guard(request: Request, call_next: Callable[[Request], Awaita
     request.state.request_id = request_id
     started = time.perf_counter()
     try:
-        response = await call_next(request)
+        response = await _guarded(request, call_next)
     except Exception:
         # The outermost handler: the client gets no traceback, the log gets all of it.
         logger.exception("request %s %s %s failed", request_id, request.method, request.url.path)
@@ -105,6 +112,17 @@ async def _tag_and_guard(request: Request, call_next: Callable[[Request], Awaita
         elapsed_ms,
     )
     return response
+
+
+async def _guarded(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Reject a body declared larger than MAX_BODY_BYTES with 413; pass other requests on."""
+    # NOTE: a chunked body declares no length, so it is read whole before the models bound it.
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return _error(
+            status.HTTP_413_CONTENT_TOO_LARGE, f"the request body is larger than {MAX_BODY_BYTES} bytes; send less"
+        )
+    return await call_next(request)
 
 
 def create_app(
@@ -218,6 +236,24 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def conflict(_: Request, error: Exception) -> JSONResponse:
         return _error(status.HTTP_409_CONFLICT, str(error))
 
+    async def http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        if error.status_code != status.HTTP_405_METHOD_NOT_ALLOWED:
+            return await http_exception_handler(request, error)
+        # Starlette's Allow names the methods of the first route on the path only, and GET
+        # and POST /v1/builds are two routes; so every method is tried against every route.
+        allowed = {
+            method
+            for method in HTTP_METHODS
+            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in app.router.routes)
+        }
+        return JSONResponse(
+            {"detail": "Method Not Allowed"},
+            status_code=status.HTTP_405_METHOD_NOT_ALLOWED,
+            headers={"Allow": ", ".join(sorted(allowed))},
+        )
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(NotFoundError, not_found)
     app.add_exception_handler(InvalidRequestError, invalid)
     app.add_exception_handler(NotSupportedError, not_supported)

@@ -246,8 +246,18 @@ class DecisionRequest(BaseModel):
         max_length=2048,
         description="user, role or assumed-role session ARN, a service principal, or 'anonymous'",
     )
-    action: str = Field(min_length=1, max_length=256, description="one action such as s3:GetObject")
-    resource: str = Field(min_length=1, max_length=2048, description="resource ARN, or *")
+    action: str = Field(
+        min_length=1,
+        max_length=256,
+        description="one action such as s3:GetObject",
+        json_schema_extra={"pattern": r"^[A-Za-z0-9-]+:[A-Za-z0-9]+$"},
+    )
+    resource: str = Field(
+        min_length=1,
+        max_length=2048,
+        description="resource ARN, or *",
+        json_schema_extra={"pattern": r"^(\*|arn:[^:]+:[^:]+:[^:]*:[^:]*:.*)$"},
+    )
     context: dict[ContextKey, ContextValues] = Field(
         default_factory=dict,
         max_length=64,
@@ -310,6 +320,17 @@ class Decision(BaseModel):
     denying: list[Statement] = Field(description="Deny statements that apply or may apply")
     conditions: list[Condition]
     missing_context_keys: list[str] = Field(description="condition keys the policies read that the request lacks")
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"detail": "invalid API key"}]},
+    )
+
+    detail: str = Field(description="what failed and what to do")
+    request_id: str | None = Field(default=None, description="request id of a 500, for the service log")
 
 
 class Health(BaseModel):

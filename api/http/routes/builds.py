@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from api.http.auth import require_admin
 from api.http.backends import NotSupportedError
 from api.http.models import AttackPathKey, Build, BuildDiff, BuildStarted, Page, ReachGrowth, TargetAccess
-from api.http.routes import Limit, Offset, backend_of, run_blocking
+from api.http.routes import Limit, Offset, backend_of, error_responses, run_blocking
 from api.rebuild import Rebuilder
 from queries.build_summary import diff
 from queries.store import SUCCEEDED
 
-router = APIRouter(prefix="/v1", tags=["builds"])
-admin_router = APIRouter(prefix="/v1", tags=["builds"])
+router = APIRouter(prefix="/v1", tags=["builds"], responses=error_responses(401, 503))
+admin_router = APIRouter(prefix="/v1", tags=["builds"], responses=error_responses(401, 403, 409, 501, 503))
 
 BUILD_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$"
 BUILD_ID_DESCRIPTION = "build id as GET /v1/builds lists it, such as 20261204T230000Z-1a2b3c4d"
@@ -29,7 +29,7 @@ async def builds(request: Request, limit: Limit = 100, offset: Offset = 0) -> Pa
     return await run_blocking(request, lambda: backend.builds(offset=offset, limit=limit))
 
 
-@router.get("/builds/diff", response_model=BuildDiff, responses={404: {}, 409: {}})
+@router.get("/builds/diff", response_model=BuildDiff, responses=error_responses(404, 409))
 async def build_diff(
     request: Request,
     from_build: Annotated[
@@ -95,7 +95,7 @@ def _previous(request: Request, newer: str) -> str:
     )
 
 
-@router.get("/builds/{build_id}", response_model=Build, responses={404: {}})
+@router.get("/builds/{build_id}", response_model=Build, responses=error_responses(404))
 async def build(request: Request, build_id: BuildId) -> Build:
     """Return one build: its status, counts and, for a failed build, its cause."""
     backend = backend_of(request)
@@ -107,7 +107,6 @@ async def build(request: Request, build_id: BuildId) -> Build:
     response_model=BuildStarted,
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[Depends(require_admin)],
-    responses={409: {"description": "a rebuild is running"}, 501: {"description": "no rebuild source"}},
 )
 async def trigger_rebuild(request: Request, response: Response) -> BuildStarted:
     """Start a rebuild in the background (admin key); 409 while another rebuild runs.

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from api.http.models import Decision, DecisionRequest
-from api.http.routes import read_view
+from api.http.routes import error_responses, read_view
 
-router = APIRouter(prefix="/v1", tags=["decisions"])
+router = APIRouter(prefix="/v1", tags=["decisions"], responses=error_responses(400, 401, 413, 501, 503))
 
 
 @router.post("/decisions", response_model=Decision)

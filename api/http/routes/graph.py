@@ -4,22 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.http.backends import GraphView
 from api.http.models import Page, PathResult
 from api.http.routes import (
+    ARN_SCHEMA,
+    NODE_ID_SCHEMA,
     Limit,
     Offset,
     check_arn,
     check_node_id,
+    error_responses,
     read_view,
     require_label,
 )
 from engine.model import Label
 
-router = APIRouter(prefix="/v1", tags=["graph"])
+router = APIRouter(prefix="/v1", tags=["graph"], responses=error_responses(400, 401, 404, 503))
 
+OPTIONAL_ARN = {**ARN_SCHEMA, "pattern": f"^$|{ARN_SCHEMA['pattern']}"}
+OPTIONAL_NODE_ID = {**NODE_ID_SCHEMA, "pattern": f"^$|{NODE_ID_SCHEMA['pattern']}"}
 SensitiveOnly = Annotated[bool, Query(description="only resources marked sensitive")]
 
 
@@ -27,7 +32,7 @@ SensitiveOnly = Annotated[bool, Query(description="only resources marked sensiti
 async def principal_blast_radius(
     request: Request,
     response: Response,
-    arn: str,
+    arn: Annotated[str, Path(description="user or role ARN, URL-encoded", json_schema_extra=ARN_SCHEMA)],
     *,
     sensitive_only: SensitiveOnly = True,
     limit: Limit = 100,
@@ -47,7 +52,7 @@ async def principal_blast_radius(
 async def agent_blast_radius(
     request: Request,
     response: Response,
-    arn: str,
+    arn: Annotated[str, Path(description="Bedrock agent ARN, URL-encoded", json_schema_extra=ARN_SCHEMA)],
     *,
     sensitive_only: SensitiveOnly = True,
     limit: Limit = 100,
@@ -68,10 +73,17 @@ async def paths(
     request: Request,
     response: Response,
     *,
-    source: Annotated[str, Query(alias="from", description="ARN of the user or role where paths start")],
+    source: Annotated[
+        str,
+        Query(alias="from", description="ARN of the user or role where paths start", json_schema_extra=ARN_SCHEMA),
+    ],
     target: Annotated[
         str | None,
-        Query(alias="to", description="ARN (or VpcApi id) of the node where paths end; default every resource"),
+        Query(
+            alias="to",
+            description="ARN (or VpcApi id) of the node where paths end; default every resource",
+            json_schema_extra=NODE_ID_SCHEMA,
+        ),
     ] = None,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -95,9 +107,20 @@ async def confused_deputy_paths(
     request: Request,
     response: Response,
     *,
-    invoker: Annotated[str, Query(description="ARN of one invoking user or role; empty for every invoker")] = "",
-    agent: Annotated[str, Query(description="ARN of one agent; empty for every agent")] = "",
-    resource: Annotated[str, Query(description="ARN (or VpcApi id) of one resource; empty for every resource")] = "",
+    invoker: Annotated[
+        str,
+        Query(description="ARN of one invoking user or role; empty for every invoker", json_schema_extra=OPTIONAL_ARN),
+    ] = "",
+    agent: Annotated[
+        str, Query(description="ARN of one agent; empty for every agent", json_schema_extra=OPTIONAL_ARN)
+    ] = "",
+    resource: Annotated[
+        str,
+        Query(
+            description="ARN (or VpcApi id) of one resource; empty for every resource",
+            json_schema_extra=OPTIONAL_NODE_ID,
+        ),
+    ] = "",
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[PathResult]:
