@@ -58,7 +58,7 @@ RUNNING_LEASE_SECONDS = 120  # a running build whose heartbeat is older belongs 
 HEARTBEAT_SECONDS = 15
 MAX_ERROR_LENGTH = 2000
 
-# Build statuses. Records written before these names existed said `building` and `ready`.
+# Build statuses. Records written before these names existed use `building` and `ready`.
 RUNNING = "running"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
@@ -118,12 +118,12 @@ class BuildRecord:
 
 
 def new_build_id() -> str:
-    """A build id that sorts by start time: UTC time to the second, then 8 random hex digits."""
+    """Make a build id that sorts by start time: UTC time to the second, then 8 random hex digits."""
     return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
 
 
 def utc_now() -> str:
-    """The current UTC time in ISO 8601, to the microsecond."""
+    """Return the current UTC time in ISO 8601, to the microsecond."""
     # Microseconds keep builds started within one second in the order they started.
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
@@ -322,7 +322,7 @@ class GraphStore:
             self.fail_build(build_id, str(error))
             raise StoreError(f"writing build {build_id} failed: {error}; the previous build keeps serving") from error
         try:
-            # The new build is not succeeded yet, so `keep - 1` older ones stay beside it.
+            # The new build does not count as succeeded yet, so `keep - 1` older ones stay beside it.
             self.prune(keep=keep - 1)
         except (Neo4jError, ServiceUnavailable, OSError) as error:
             # An old build that could not be removed now is tried again by the next prune.

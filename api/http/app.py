@@ -58,7 +58,7 @@ class ServeSettings:
     collect_timeout: float = DEFAULT_COLLECT_TIMEOUT
 
     def rebuild_source(self) -> RebuildSource | None:
-        """The source of rebuilds: the snapshot folder, refreshed by the collector command if one is set."""
+        """Return the source of rebuilds: the snapshot folder, refreshed by the collector command if one is set."""
         if self.snapshot is None:
             return None
         return RebuildSource(
@@ -240,8 +240,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         assert isinstance(error, StarletteHTTPException)
         if error.status_code != status.HTTP_405_METHOD_NOT_ALLOWED:
             return await http_exception_handler(request, error)
-        # Starlette's Allow names the methods of the first route on the path only, and GET
-        # and POST /v1/builds are two routes; so every method is tried against every route.
+        # Starlette's Allow names the methods of the first route on the path only. GET and
+        # POST /v1/builds are two routes, so every method is tried against every route.
         allowed = {
             method
             for method in HTTP_METHODS

@@ -136,7 +136,7 @@ class Backend(Protocol):
 
 
 def build_model(record: BuildRecord) -> Build:
-    """The API model of a store's build record."""
+    """Convert a store's build record to the API model."""
     return Build(
         build=record.build_id,
         status=record.status,

@@ -187,7 +187,7 @@ class ReachGrowth(BaseModel):
 class BuildDiff(BaseModel):
     """What changed from one build to a later one.
 
-    Each list is sorted and sliced from `offset` to at most `limit` items; the totals give
+    Each list is sorted and sliced from `offset` to at most `limit` items. The totals give
     the full sizes, and `next_offset` is null once every list is complete.
     """
 

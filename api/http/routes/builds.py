@@ -82,7 +82,7 @@ def _current(request: Request) -> str:
 
 
 def _previous(request: Request, newer: str) -> str:
-    """The newest succeeded build that started before `newer`; raise 409 when there is none."""
+    """Find the newest succeeded build that started before `newer`; raise 409 when there is none."""
     backend = backend_of(request)
     started = backend.build(newer).started_at
     page = backend.builds(offset=0, limit=1_000_000)
