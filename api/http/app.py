@@ -152,10 +152,10 @@ def create_app(
         if schedule is not None:
             schedule.start()
         yield
+        # A rebuild stopped half-way would leave a running build, so the running one finishes first.
         if schedule is not None:
-            schedule.request_stop()
+            schedule.stop()
         if rebuilder is not None:
-            # A rebuild stopped half-way would leave a running build; let it finish first.
             rebuilder.wait()
         executor.shutdown(wait=False, cancel_futures=True)
         backend.close()
