@@ -230,7 +230,12 @@ class GraphStore:
         """
         build_id = self.begin_build(deputy.snapshot.path)
         with self.keep_alive(build_id):
-            return self.complete_build(build_id, deputy, keep=keep)
+            try:
+                return self.complete_build(build_id, deputy, keep=keep)
+            except StoreError as error:
+                logger.error("%s", error)
+                self.fail_build(build_id, str(error))
+                raise
 
     def begin_build(self, snapshot: str) -> str:
         """Record a new running build and return its id; raise BuildRunningError if one runs."""
@@ -309,8 +314,8 @@ class GraphStore:
         """Write a running build's graph and summary, prune old builds, then make it current.
 
         Pruning comes before the swap, so that a build shown as succeeded has finished all
-        its work. On a failed write the build is marked failed, its nodes are deleted, and
-        StoreError is raised; the previous build keeps serving.
+        its work. A failed write raises StoreError and the previous build keeps serving;
+        the caller then records the failure with fail_build.
         """
         summary = summarize(deputy)
         try:
@@ -318,8 +323,6 @@ class GraphStore:
             relationships = self._write_relationships(build_id, relationship_rows(deputy))
             self._write_summary(build_id, summary)
         except (Neo4jError, ServiceUnavailable, OSError) as error:
-            logger.error("build %s failed: %s", build_id, error)
-            self.fail_build(build_id, str(error))
             raise StoreError(f"writing build {build_id} failed: {error}; the previous build keeps serving") from error
         try:
             # The new build does not count as succeeded yet, so `keep - 1` older ones stay beside it.
@@ -330,8 +333,6 @@ class GraphStore:
         try:
             self._make_current(build_id, nodes, relationships, len(summary.attack_paths))
         except (Neo4jError, ServiceUnavailable, OSError) as error:
-            logger.error("build %s failed: %s", build_id, error)
-            self.fail_build(build_id, str(error))
             raise StoreError(
                 f"making build {build_id} current failed: {error}; the previous build keeps serving"
             ) from error
@@ -420,18 +421,23 @@ class GraphStore:
         self._write(swap)
 
     def fail_build(self, build_id: str, cause: str) -> None:
-        """Mark a running build failed with its cause and delete what it wrote; log a cleanup failure."""
+        """Delete what a running build wrote, then mark it failed with its cause; log a cleanup failure.
+
+        The nodes go first, so a build shown as failed has nothing left in the database
+        unless the log says the cleanup failed.
+        """
         try:
+            self._delete_build_nodes(build_id)
             self._write(
                 lambda tx: tx.run(
-                    "MATCH (b:DeputyBuild {id: $id}) SET b.status = $failed, b.error = $error, b.finished_at = $at",
+                    "MATCH (b:DeputyBuild {id: $id}) SET b.status = $failed, b.error = $error, b.finished_at = $at "
+                    "WITH b OPTIONAL MATCH (s:DeputyBuildSummary {build: b.id}) DELETE s",
                     id=build_id,
                     failed=FAILED,
                     error=cause[:MAX_ERROR_LENGTH],
                     at=utc_now(),
                 ).consume()
             )
-            self._delete_build_nodes(build_id)
         except (Neo4jError, ServiceUnavailable, OSError) as cleanup_error:
             logger.warning("could not clean up failed build %s: %s", build_id, cleanup_error)
 
