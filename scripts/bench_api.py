@@ -1,8 +1,8 @@
 """Measure the latency and error rate of the blast-radius endpoint of `deputy serve`.
 
 For each backend the script starts `deputy serve` in a child process on 127.0.0.1 with a
-fresh random API key (for `neo4j` it first makes the snapshot the current build, with the
-NEO4J_* settings), waits for /readyz, and sends a short warm-up. Then, for each level of
+fresh random API key, waits for /readyz, and sends a short warm-up. For `neo4j` it first
+makes the snapshot the current build, with the NEO4J_* settings. Then, for each level of
 concurrency, that many clients (asyncio tasks sharing one httpx connection pool of the same
 size) each send GET /v1/principals/{principal}/blast-radius in a loop, one request after
 another, until the level has sent `--requests` requests or run `--max-seconds` seconds.
@@ -21,7 +21,7 @@ database that NEO4J_URI names, so point it at a test server.
 
 Usage:
 
-    NEO4J_URI=bolt://127.0.0.1:17703 NEO4J_PASSWORD=deputygraph-test \\
+    NEO4J_URI=bolt://127.0.0.1:7687 NEO4J_PASSWORD=deputygraph-test \\
         .venv/bin/python scripts/bench_api.py --backend embedded --backend neo4j
 """
 
