@@ -203,7 +203,7 @@ def test_second_trigger_while_running_is_409(
     harness: Harness, kind: str, store: GraphStore | None, tmp_path: Path
 ) -> None:
     snapshot = copy_example(tmp_path)
-    slow = RebuildSource(snapshot=str(snapshot), collect_command=(PYTHON, "-c", "import time; time.sleep(2)"))
+    slow = RebuildSource(snapshot=str(snapshot), collect_command=(PYTHON, "-c", "import time; time.sleep(4)"))
     with service(harness, kind, snapshot, store, source=slow) as client:
         build_id = trigger(client)
         second = client.post("/v1/builds", headers=ADMIN)
