@@ -191,6 +191,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             report_command.run_report(args)
             return 0
+        if args.command == "scheduler":
+            return serve_command.run_scheduler(args)
         if args.command == "check":
             result = _check(args)
             _print(result, args.format, render.check_text(result))

@@ -11,7 +11,7 @@ from typing import Any
 
 from engine.findings import Finding, drift_findings
 from engine.model import PERMISSION_RELS
-from queries.store import NODE_LABEL, GraphStore
+from queries.store import NODE_LABEL, SUCCEEDED, GraphStore
 
 DRIFT_QUERIES = {
     "agents": f"MATCH (a:{NODE_LABEL}:BedrockAgent {{build: $build}}) RETURN a.arn AS agent, a.name AS name",
@@ -42,12 +42,12 @@ def drift_rows(store: GraphStore, build_id: str) -> dict[str, list[dict[str, Any
 
 
 def previous_build(store: GraphStore, build_id: str) -> str | None:
-    """Return the newest ready build that started before the given one, or None."""
+    """Return the newest succeeded build that started before the given one, or None."""
     builds = store.builds()
     ids = [record.build_id for record in builds]
     if build_id not in ids:
         return None
-    older = [record for record in builds[ids.index(build_id) + 1 :] if record.status == "ready"]
+    older = [record for record in builds[ids.index(build_id) + 1 :] if record.status == SUCCEEDED]
     return older[0].build_id if older else None
 
 

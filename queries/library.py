@@ -18,6 +18,8 @@ from engine.errors import UsageError
 
 CYPHER_DIR = Path(__file__).resolve().parent / "cypher"
 _PARAM = re.compile(r"^//\s*@param\s+(\w+)\s+(string|boolean|integer)(?:=(\S*))?\s+(.*)$")
+CURRENT_BUILD_MATCH = "MATCH (:DeputyCurrent)-[:CURRENT]->(build:DeputyBuild)"
+PINNED_BUILD_MATCH = "MATCH (build:DeputyBuild {id: $build_id})"
 _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
 
@@ -52,6 +54,16 @@ class Query:
                 raise UsageError(f"query {self.name} needs --param {parameter.name}=VALUE ({parameter.description})")
             values[parameter.name] = _convert(self.name, parameter, raw)
         return values
+
+    def pinned_text(self) -> str:
+        """The query text reading the build named by the parameter `build_id` instead of the current one.
+
+        A caller that resolves the current build once and passes it to every query of one
+        request reads a single build, even when another build becomes current meanwhile.
+        """
+        if self.text.count(CURRENT_BUILD_MATCH) != 1:
+            raise UsageError(f"query {self.name} does not read the current build with {CURRENT_BUILD_MATCH!r}")
+        return self.text.replace(CURRENT_BUILD_MATCH, PINNED_BUILD_MATCH)
 
 
 def _convert(query: str, parameter: Parameter, raw: str) -> Any:

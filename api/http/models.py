@@ -111,28 +111,117 @@ class Build(BaseModel):
             "examples": [
                 {
                     "build": "20261204T230000Z-1a2b3c4d",
-                    "status": "ready",
+                    "status": "succeeded",
                     "current": True,
                     "snapshot": "examples/shared-hr-agent",
-                    "started_at": "2026-12-04T23:00:00+00:00",
-                    "finished_at": "2026-12-04T23:00:02+00:00",
-                    "nodes": 120,
-                    "relationships": 310,
+                    "started_at": "2026-12-04T23:00:00.000000+00:00",
+                    "finished_at": "2026-12-04T23:00:02.000000+00:00",
+                    "nodes": 59,
+                    "relationships": 141,
+                    "attack_paths": 23,
                     "error": None,
-                }
+                },
+                {
+                    "build": "20261204T220000Z-9f8e7d6c",
+                    "status": "failed",
+                    "current": False,
+                    "snapshot": "examples/shared-hr-agent",
+                    "started_at": "2026-12-04T22:00:00.000000+00:00",
+                    "finished_at": "2026-12-04T22:00:01.000000+00:00",
+                    "nodes": 0,
+                    "relationships": 0,
+                    "attack_paths": None,
+                    "error": "examples/shared-hr-agent/111122223333/iam/authorization-details.json: not valid JSON",
+                },
             ]
         },
     )
 
     build: str = Field(description="build id")
-    status: str = Field(description="building, ready, failed or removed")
+    status: str = Field(
+        description="running; succeeded; failed (see error); removed: succeeded, then deleted to keep only newer builds"
+    )
     current: bool = Field(description="true for the build that queries read")
     snapshot: str = Field(description="snapshot folder the build was made from")
     started_at: str = Field(description="UTC time the build started, ISO 8601")
-    finished_at: str | None = Field(description="UTC time the build finished, ISO 8601")
-    nodes: int
-    relationships: int
+    finished_at: str | None = Field(description="UTC time the build finished, ISO 8601; null while it runs")
+    nodes: int = Field(description="nodes written; 0 until the build succeeds")
+    relationships: int = Field(description="relationships written; 0 until the build succeeds")
+    attack_paths: int | None = Field(description="confused-deputy paths in the build; null until it succeeds")
     error: str | None = Field(description="why a failed build failed")
+
+
+class BuildStarted(BaseModel):
+    """A rebuild that was accepted and runs in the background."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"build": "20261204T230000Z-1a2b3c4d", "status": "running"}]},
+    )
+
+    build: str = Field(description="id of the new build; follow it at /v1/builds/{build}")
+    status: str = Field(description="running")
+
+
+class AttackPathKey(BaseModel):
+    """A confused-deputy path, identified by its invoker, target and access."""
+
+    invoker: str = Field(description="user or role that invokes the agent")
+    target: str = Field(description="resource reached")
+    access: str = Field(description="read, write, call or modify")
+
+
+class TargetAccess(BaseModel):
+    """A sensitive target and the access to it."""
+
+    target: str
+    access: str
+
+
+class ReachGrowth(BaseModel):
+    """A principal that reaches sensitive targets in the newer build that it did not reach in the older one."""
+
+    principal: str = Field(description="user or role ARN")
+    added: list[TargetAccess] = Field(description="sensitive targets and access it gained, sorted")
+
+
+class BuildDiff(BaseModel):
+    """What changed from one build to a later one.
+
+    Each list is sorted and sliced from `offset` to at most `limit` items. The totals give
+    the full sizes, and `next_offset` is null once every list is complete.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "from_build": "20261204T220000Z-9f8e7d6c",
+                    "to_build": "20261204T230000Z-1a2b3c4d",
+                    "paths_added": [{"invoker": ALICE, "target": HR_BUCKET, "access": "read"}],
+                    "paths_added_total": 1,
+                    "paths_removed": [],
+                    "paths_removed_total": 0,
+                    "reach_grew": [{"principal": ALICE, "added": [{"target": HR_BUCKET, "access": "read"}]}],
+                    "reach_grew_total": 1,
+                    "offset": 0,
+                    "limit": 100,
+                    "next_offset": None,
+                }
+            ]
+        },
+    )
+
+    from_build: str = Field(description="the older build")
+    to_build: str = Field(description="the newer build")
+    paths_added: list[AttackPathKey] = Field(description="confused-deputy paths only in the newer build")
+    paths_added_total: int
+    paths_removed: list[AttackPathKey] = Field(description="confused-deputy paths only in the older build")
+    paths_removed_total: int
+    reach_grew: list[ReachGrowth] = Field(description="principals whose sensitive reach grew")
+    reach_grew_total: int
+    offset: int
+    limit: int
+    next_offset: int | None = Field(description="offset of the next slice of the lists, or null when none is longer")
 
 
 class DecisionRequest(BaseModel):
@@ -157,8 +246,18 @@ class DecisionRequest(BaseModel):
         max_length=2048,
         description="user, role or assumed-role session ARN, a service principal, or 'anonymous'",
     )
-    action: str = Field(min_length=1, max_length=256, description="one action such as s3:GetObject")
-    resource: str = Field(min_length=1, max_length=2048, description="resource ARN, or *")
+    action: str = Field(
+        min_length=1,
+        max_length=256,
+        description="one action such as s3:GetObject",
+        json_schema_extra={"pattern": r"^[A-Za-z0-9-]+:[A-Za-z0-9]+$"},
+    )
+    resource: str = Field(
+        min_length=1,
+        max_length=2048,
+        description="resource ARN, or *",
+        json_schema_extra={"pattern": r"^(\*|arn:[^:]+:[^:]+:[^:]*:[^:]*:.*)$"},
+    )
     context: dict[ContextKey, ContextValues] = Field(
         default_factory=dict,
         max_length=64,
@@ -221,6 +320,17 @@ class Decision(BaseModel):
     denying: list[Statement] = Field(description="Deny statements that apply or may apply")
     conditions: list[Condition]
     missing_context_keys: list[str] = Field(description="condition keys the policies read that the request lacks")
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"detail": "invalid API key"}]},
+    )
+
+    detail: str = Field(description="what failed and what to do")
+    request_id: str | None = Field(default=None, description="request id of a 500, for the service log")
 
 
 class Health(BaseModel):

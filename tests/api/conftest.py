@@ -15,8 +15,10 @@ import uvicorn
 from fastapi import FastAPI
 
 from api.http.app import ServeSettings, create_app
-from api.http.auth import parse_api_keys
-from api.http.backends import DecisionEngine, EmbeddedBackend, Neo4jBackend
+from api.http.auth import ApiKey, parse_api_keys
+from api.http.backends import DecisionEngine
+from api.http.embedded import EmbeddedBackend
+from api.http.neo4j_backend import Neo4jBackend
 from engine.graph import build_graph
 from ingest.snapshot import load_snapshot
 from queries.store import GraphStore, Neo4jSettings
@@ -107,6 +109,18 @@ def make_settings() -> Callable[..., ServeSettings]:
 @pytest.fixture
 def read_key() -> str:
     return READ_KEY
+
+
+@pytest.fixture
+def api_keys() -> tuple[ApiKey, ...]:
+    """The read key and the admin key, as the service keeps them."""
+    return API_KEYS
+
+
+@pytest.fixture
+def store_settings() -> Neo4jSettings:
+    """Settings for opening another connection to the test Neo4j server."""
+    return neo4j_settings()
 
 
 @pytest.fixture

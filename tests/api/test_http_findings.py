@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from api.http.app import create_app
-from api.http.backends import DecisionEngine, Neo4jBackend
+from api.http.backends import DecisionEngine
+from api.http.neo4j_backend import Neo4jBackend
 from engine.findings import drift_findings, find_all, rows_from_graph
 from engine.graph import DeputyGraph, build_graph
 from ingest.snapshot import load_snapshot
@@ -169,6 +170,10 @@ def test_pruned_build_loses_findings(neo4j_store: GraphStore) -> None:
     deputy = build_graph(load_snapshot(EXAMPLE))
     findings = [finding.to_json() for finding in find_all(deputy)]
     old = neo4j_store.load(deputy, findings=findings).build_id
+    assert len(neo4j_store.findings(old)) == len(findings)
+    # Old builds are pruned before the new one becomes current, and the current one is never
+    # pruned, so the first build goes with the load after the next one.
+    neo4j_store.load(deputy, findings=findings, keep=1)
     assert len(neo4j_store.findings(old)) == len(findings)
     neo4j_store.load(deputy, findings=findings, keep=1)
     assert neo4j_store.findings(old) == []

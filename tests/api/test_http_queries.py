@@ -226,7 +226,7 @@ def test_builds_lists_current_build(client: httpx.Client) -> None:
     builds = get_all(client, "/v1/builds")
     current = [build for build in builds if build["current"]]
     assert len(current) == 1
-    assert current[0]["status"] == "ready"
+    assert current[0]["status"] == "succeeded"
     assert current[0]["snapshot"].endswith("shared-hr-agent")
     assert current[0]["nodes"] > 0
 

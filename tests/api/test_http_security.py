@@ -16,11 +16,14 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from starlette.routing import BaseRoute, Route
 
 from api.http.app import ServeSettings, create_app
 from api.http.auth import KeyStore, Scope, parse_api_keys
-from api.http.backends import BackendUnavailableError, EmbeddedBackend, Neo4jBackend, _Row
+from api.http.backends import BackendUnavailableError
+from api.http.embedded import EmbeddedBackend
 from api.http.models import Build, Page
+from api.http.neo4j_backend import Neo4jBackend, Neo4jView, _Row
 from engine.errors import UsageError
 from neo4j import GraphDatabase
 from queries.store import GraphStore, Neo4jSettings
@@ -94,11 +97,98 @@ def test_logs_never_contain_keys(
 
 def test_openapi_documents_models_and_bearer(embedded_client: httpx.Client) -> None:
     schema = embedded_client.get("/openapi.json").json()
-    assert {"/v1/paths", "/v1/decisions", "/v1/builds", "/healthz", "/readyz"} <= set(schema["paths"])
+    expected = {"/v1/paths", "/v1/decisions", "/v1/builds", "/v1/builds/diff", "/v1/builds/{build_id}", "/healthz"}
+    assert expected <= set(schema["paths"])
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
-    assert schema["components"]["schemas"]["PathResult"]["examples"]
-    assert schema["components"]["schemas"]["DecisionRequest"]["examples"]
-    assert embedded_client.get("/docs").status_code == 200
+    for model in ("PathResult", "DecisionRequest", "Build", "BuildStarted", "BuildDiff", "ErrorBody"):
+        assert schema["components"]["schemas"][model]["examples"], model
+    trigger = schema["paths"]["/v1/builds"]["post"]
+    assert set(trigger["responses"]) == {"202", "401", "403", "409", "501", "503"}
+
+
+def test_docs_need_a_key_and_embed_the_schema(embedded_client: httpx.Client) -> None:
+    for url in ("/openapi.json", "/docs", "/redoc", "/docs/oauth2-redirect"):
+        assert embedded_client.get(url, headers={"Authorization": ""}).status_code in (401, 404), url
+    assert embedded_client.get("/openapi.json", headers={"Authorization": ""}).status_code == 401
+    assert embedded_client.get("/docs", headers={"Authorization": ""}).status_code == 401
+    page = embedded_client.get("/docs")
+    assert page.status_code == 200
+    assert "swagger-ui" in page.text
+    assert '"/v1/builds/diff"' in page.text
+
+
+def _concrete(path: str) -> str:
+    """A request path for a route template, with a placeholder value for each parameter."""
+    values = {
+        "{arn}": "arn%3Aaws%3Aiam%3A%3A111122223333%3Auser%2Falice",
+        "{build_id}": "20261204T230000Z-1a2b3c4d",
+    }
+    for template, value in values.items():
+        path = path.replace(template, value)
+    return path
+
+
+def _all_routes(routes: list[BaseRoute]) -> list[Route]:
+    """The routes of the app, with those of included routers."""
+    found: list[Route] = []
+    for route in routes:
+        if isinstance(route, Route):
+            found.append(route)
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            found += _all_routes(included.routes)
+    return found
+
+
+def test_only_probes_answer_without_a_key(embedded_client: httpx.Client, embedded_backend: EmbeddedBackend) -> None:
+    app = create_app(ServeSettings(backend="embedded", api_keys=parse_api_keys("k" * 20)), embedded_backend)
+    requests = sorted(
+        (method, _concrete(route.path.replace(":path", "")))
+        for route in _all_routes(app.routes)
+        for method in (route.methods or set())
+        if method != "HEAD"
+    )
+    assert ("POST", "/v1/builds") in requests
+    assert ("GET", "/openapi.json") in requests
+    open_to_all = []
+    for method, url in requests:
+        response = embedded_client.request(method, url, headers={"Authorization": ""})
+        if response.status_code != 401:
+            open_to_all.append((method, url, response.status_code))
+    assert open_to_all == [("GET", "/healthz", 200), ("GET", "/readyz", 200)]
+
+
+def test_oversized_body_is_413(embedded_client: httpx.Client) -> None:
+    body = b'{"principal": "' + b"a" * 300_000 + b'"}'
+    response = embedded_client.post("/v1/decisions", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert "larger than 262144 bytes" in response.json()["detail"]
+
+
+def test_method_not_allowed_lists_every_method(embedded_client: httpx.Client) -> None:
+    response = embedded_client.delete("/v1/builds")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, POST"
+
+
+def test_overlong_arn_is_400(embedded_client: httpx.Client) -> None:
+    arn = "arn:aws:iam::111122223333:user/" + "a" * 2100
+    response = embedded_client.get("/v1/paths", params={"from": arn})
+    assert response.status_code == 400
+    assert response.json() == {"detail": "from is longer than 2048 characters"}
+
+
+def test_logs_never_contain_admin_key(
+    embedded_client: httpx.Client, admin_key: str, read_key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    denied = embedded_client.post("/v1/builds")
+    wrong = embedded_client.post("/v1/builds", headers={"Authorization": f"Bearer {admin_key}x"})
+    messages = "\n".join(record.getMessage() for record in caplog.records)
+    assert (denied.status_code, wrong.status_code) == (403, 401)
+    assert "POST /v1/builds -> 403" in messages
+    assert admin_key not in messages
+    assert read_key not in messages
 
 
 def test_parse_api_keys_scopes() -> None:
@@ -191,10 +281,8 @@ class _SlowBackend(EmbeddedBackend):
         return super().builds(offset=offset, limit=limit)
 
 
-def test_unexpected_error_is_plain_500(
-    serve: Serve, make_settings: Callable[..., ServeSettings], embedded_backend: EmbeddedBackend
-) -> None:
-    backend = _FailingBackend(embedded_backend.deputy, embedded_backend.builds(offset=0, limit=1).items[0])
+def test_unexpected_error_is_plain_500(serve: Serve, make_settings: Callable[..., ServeSettings]) -> None:
+    backend = _FailingBackend.load(str(EXAMPLE))
     with serve(create_app(make_settings("embedded"), backend)) as client:
         response = client.get("/v1/builds")
     assert response.status_code == 500
@@ -204,10 +292,8 @@ def test_unexpected_error_is_plain_500(
     assert "Traceback" not in response.text
 
 
-def test_slow_request_times_out_with_503(
-    serve: Serve, make_settings: Callable[..., ServeSettings], embedded_backend: EmbeddedBackend
-) -> None:
-    backend = _SlowBackend(embedded_backend.deputy, embedded_backend.builds(offset=0, limit=1).items[0])
+def test_slow_request_times_out_with_503(serve: Serve, make_settings: Callable[..., ServeSettings]) -> None:
+    backend = _SlowBackend.load(str(EXAMPLE))
     try:
         with serve(create_app(make_settings("embedded", timeout=0.2), backend)) as client:
             response = client.get("/v1/builds")
@@ -252,9 +338,9 @@ def test_neo4j_unreachable_is_not_ready(serve: Serve, make_settings: Callable[..
 def test_neo4j_build_swap_mid_request_is_503(neo4j_store: GraphStore, example_build: str) -> None:
     ghost = "arn:aws:iam::111122223333:user/removed-by-a-new-build"
     row = _Row(ghost, ghost, "User", "read", False, False, False, False, (ghost,), ())
-    backend = Neo4jBackend(neo4j_store, None)
-    with pytest.raises(BackendUnavailableError, match="current build changed"):
-        backend._describe([row])
+    view = Neo4jView(neo4j_store, example_build, None)
+    with pytest.raises(BackendUnavailableError, match="was removed during the request"):
+        view._describe([row])
     assert example_build
 
 

@@ -11,12 +11,21 @@ import pytest
 from engine.graph import DeputyGraph, build_graph
 from engine.model import Rel
 from ingest.snapshot import load_snapshot
+from neo4j import GraphDatabase
 from queries.library import query
-from queries.store import GraphStore, StoreError
+from queries.store import BuildRunningError, GraphStore, Neo4jSettings, StoreError
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "shared-hr-agent"
 REAL_ACCOUNT = ROOT / "tests" / "data" / "cloudsplaining-account"
+
+
+def _settings() -> Neo4jSettings:
+    settings = Neo4jSettings.from_environment()
+    if settings.password:
+        return settings
+    return Neo4jSettings(settings.uri, settings.user, "deputygraph-test", settings.database)
+
 
 COUNT_CURRENT = """
 MATCH (:DeputyCurrent)-[:CURRENT]->(b:DeputyBuild)
@@ -73,7 +82,7 @@ def test_load_twice_gives_same_graph(neo4j_store: GraphStore, example: DeputyGra
 
 def test_build_records_counts_and_source(neo4j_store: GraphStore, example: DeputyGraph) -> None:
     record = neo4j_store.load(example)
-    assert record.status == "ready"
+    assert record.status == "succeeded"
     assert record.current is True
     assert record.nodes == example.graph.number_of_nodes()
     assert record.relationships == example.graph.number_of_edges()
@@ -124,8 +133,8 @@ def test_readers_see_whole_builds_during_swaps(neo4j_store: GraphStore, example:
 def test_old_builds_are_pruned(neo4j_store: GraphStore, example: DeputyGraph) -> None:
     for _ in range(3):
         neo4j_store.load(example, keep=2)
-    ready = [b for b in neo4j_store.builds() if b.status == "ready"]
-    assert len(ready) == 2
+    succeeded = [b for b in neo4j_store.builds() if b.status == "succeeded"]
+    assert len(succeeded) == 2
     removed = [b for b in neo4j_store.builds() if b.status == "removed"]
     for record in removed:
         rows = neo4j_store.run_read("MATCH (n:DeputyNode {build: $b}) RETURN count(n) AS n", {"b": record.build_id})
@@ -138,3 +147,64 @@ def test_parameters_never_become_query_text(neo4j_store: GraphStore, example: De
     params: dict[str, Any] = query("blast_radius_principal").bind({"principal": hostile})
     assert neo4j_store.run_read(query("blast_radius_principal").text, params) == []
     assert count_current(neo4j_store) == example.graph.number_of_nodes()
+
+
+def test_second_running_build_is_rejected(neo4j_store: GraphStore) -> None:
+    first = neo4j_store.begin_build(str(EXAMPLE))
+    try:
+        with pytest.raises(BuildRunningError, match=f"build {first} is running"):
+            neo4j_store.begin_build(str(EXAMPLE))
+    finally:
+        neo4j_store.fail_build(first, "stopped by the test")
+    record = neo4j_store.build(first)
+    assert record is not None
+    assert (record.status, record.error) == ("failed", "stopped by the test")
+
+
+def test_build_without_heartbeat_is_abandoned(neo4j_store: GraphStore) -> None:
+    stale = neo4j_store.begin_build(str(EXAMPLE))
+    neo4j_store._write(lambda tx: tx.run("MATCH (b:DeputyBuild {id: $id}) SET b.heartbeat_ms = 0", id=stale).consume())
+    fresh = neo4j_store.begin_build(str(EXAMPLE))
+    neo4j_store.fail_build(fresh, "stopped by the test")
+    record = neo4j_store.build(stale)
+    assert record is not None
+    assert record.status == "failed"
+    assert record.error == "abandoned: the process running it stopped sending heartbeats"
+
+
+def test_concurrent_begins_from_two_connections_admit_one(neo4j_store: GraphStore) -> None:
+    settings = _settings()
+    drivers = [GraphDatabase.driver(settings.uri, auth=(settings.user, settings.password)) for _ in range(4)]
+    stores = [GraphStore(driver, settings.database) for driver in drivers]
+    barrier = threading.Barrier(len(stores))
+    started: list[str] = []
+    rejected: list[str] = []
+
+    def begin(store: GraphStore) -> None:
+        barrier.wait(timeout=30)
+        try:
+            started.append(store.begin_build(str(EXAMPLE)))
+        except BuildRunningError as error:
+            rejected.append(error.build_id)
+
+    threads = [threading.Thread(target=begin, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for store in stores:
+        store.close()
+    for build_id in started:
+        neo4j_store.fail_build(build_id, "stopped by the test")
+    assert len(started) == 1
+    assert rejected == started * 3
+
+
+def test_load_keeps_a_summary_per_kept_build(neo4j_store: GraphStore, example: DeputyGraph) -> None:
+    record = neo4j_store.load(example, keep=2)
+    summary = neo4j_store.summary(record.build_id)
+    assert summary is not None
+    assert record.attack_paths == len(summary.attack_paths) == 23
+    neo4j_store.load(example, keep=2)
+    neo4j_store.load(example, keep=2)
+    assert neo4j_store.summary(record.build_id) is None

@@ -6,14 +6,39 @@ import asyncio
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import HTTPException, Query, Request, status
+from fastapi import HTTPException, Query, Request, Response, status
 
-from api.http.backends import Backend
+from api.http.backends import Backend, GraphView
+from api.http.models import ErrorBody
 from engine.arn import parse_arn
 
 MAX_ID_LENGTH = 2048
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+BUILD_HEADER = "X-Deputy-Build"  # the build a response was read from
+
+# The shapes check_arn and check_node_id accept, stated in the schema for clients and
+# generated tests. The routes check values themselves, so a mismatch is a 400 with the reason.
+ARN_PATTERN = r"^arn:[^:]+:[^:]+:[^:]*:[^:]*:.*$"
+NODE_ID_PATTERN = r"^(arn:[^:]+:[^:]+:[^:]*:[^:]*:.*|vpc-api:[^:]*:[^:]*:[^:]*:[^:]*)$"
+ARN_SCHEMA = {"pattern": ARN_PATTERN, "maxLength": MAX_ID_LENGTH}
+NODE_ID_SCHEMA = {"pattern": NODE_ID_PATTERN, "maxLength": MAX_ID_LENGTH}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI entries for the error statuses a router returns, each with the {"detail": ...} body."""
+    meanings = {
+        400: "a value is invalid; detail names it",
+        401: "missing or invalid API key",
+        403: "the API key lacks the admin scope",
+        404: "the node or build is not there",
+        409: "a rebuild is running, or the builds cannot be compared",
+        413: "the request body is too large",
+        501: "the service is not configured for this request",
+        503: "the graph store is unavailable, or the request timed out",
+    }
+    return {code: {"model": ErrorBody, "description": meanings[code]} for code in codes}
+
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="maximum number of items in the page")]
 Offset = Annotated[int, Query(ge=0, description="index of the first item, from next_offset of the previous page")]
@@ -47,15 +72,30 @@ def check_node_id(value: str, name: str) -> str:
     return check_arn(value, name)
 
 
-def require_label(request: Request, node_id: str, labels: set[str], what: str) -> None:
-    """Raise 404 when the node is not in the graph or has none of the labels."""
-    label = backend_of(request).node_label(node_id)
+def require_label(view: GraphView, node_id: str, labels: set[str], what: str) -> None:
+    """Raise 404 when the node is not in the build or has none of the labels."""
+    label = view.node_label(node_id)
     if label is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{what} {node_id!r} is not in the graph")
     if labels and label not in labels:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"{node_id!r} is a {label}, not a {what}; no {what} has this ARN"
         )
+
+
+async def read_view(request: Request, response: Response, work: Callable[[GraphView], Result]) -> Result:
+    """Run `work` on the current build's view in the worker pool, and name that build in a header."""
+    backend = backend_of(request)
+    used: list[str] = []
+
+    def pinned() -> Result:
+        view = backend.view()
+        used.append(view.build_id)
+        return work(view)
+
+    result = await run_blocking(request, pinned)
+    response.headers[BUILD_HEADER] = used[0]
+    return result
 
 
 async def run_blocking(request: Request, work: Callable[[], Result]) -> Result:

@@ -1,8 +1,9 @@
 """The findings of the graph that the service reads: `GET /v1/findings`.
 
-The embedded backend runs the finding rules once, on first request, over its graph.
-The Neo4j backend reads the findings that `deputy load` stored with the current build,
-and adds drift (DG011) since the ready build before it, compared in Neo4j.
+Each request reads one build, named in the X-Deputy-Build header like the other reads.
+On the embedded backend the finding rules run once per build, on its first request. The
+Neo4j backend reads the findings that `deputy load` stored with the build, and adds drift
+(DG011) since the succeeded build before it, compared in Neo4j.
 """
 
 from __future__ import annotations
@@ -11,21 +12,23 @@ import threading
 import weakref
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 from pydantic import BaseModel, Field
 
-from api.http.backends import Backend, BackendUnavailableError, EmbeddedBackend, Neo4jBackend, page_of
+from api.http.backends import BackendUnavailableError, GraphView, page_of
+from api.http.embedded import EmbeddedView
 from api.http.models import Page
-from api.http.routes import Limit, Offset, backend_of, run_blocking
+from api.http.neo4j_backend import Neo4jView
+from api.http.routes import Limit, Offset, error_responses, read_view
 from engine.findings import RULES, Severity, find_all
 from queries.findings_store import build_findings
 
-router = APIRouter(prefix="/v1", tags=["findings"])
+router = APIRouter(prefix="/v1", tags=["findings"], responses=error_responses(400, 401, 501, 503))
 
 SEVERITY_RANK = {str(severity): severity.rank for severity in Severity}
 RULE_NAMES = {rule.rule_id: rule.name for rule in RULES}
-_embedded_cache: weakref.WeakKeyDictionary[EmbeddedBackend, list[dict[str, Any]]] = weakref.WeakKeyDictionary()
+_embedded_cache: weakref.WeakKeyDictionary[EmbeddedView, list[dict[str, Any]]] = weakref.WeakKeyDictionary()
 _embedded_lock = threading.Lock()
 
 
@@ -56,33 +59,30 @@ class FindingResult(BaseModel):
     details: dict[str, Any] = Field(description="rule-specific values, such as the invokers of DG003")
 
 
-def _embedded_findings(backend: EmbeddedBackend) -> list[dict[str, Any]]:
+def _embedded_findings(view: EmbeddedView) -> list[dict[str, Any]]:
     with _embedded_lock:
-        cached = _embedded_cache.get(backend)
+        cached = _embedded_cache.get(view)
         if cached is None:
-            cached = [finding.to_json() for finding in find_all(backend.deputy)]
-            _embedded_cache[backend] = cached
+            cached = [finding.to_json() for finding in find_all(view.deputy)]
+            _embedded_cache[view] = cached
         return cached
 
 
-def _neo4j_findings(backend: Neo4jBackend) -> list[dict[str, Any]]:
+def _neo4j_findings(view: Neo4jView) -> list[dict[str, Any]]:
     try:
-        current = backend.store.current_build()
-        if current is None:
-            raise BackendUnavailableError("Neo4j holds no current build; run deputy load SNAPSHOT first")
-        return build_findings(backend.store, current)
+        return build_findings(view.store, view.build_id)
     except (ServiceUnavailable, SessionExpired, DriverError, OSError, Neo4jError) as error:
         raise BackendUnavailableError("the graph store is unavailable; try again later") from error
 
 
-def findings_of(backend: Backend) -> list[dict[str, Any]]:
-    """Every finding the backend's graph gives, in the order of `Finding.sort_key`."""
-    if isinstance(backend, EmbeddedBackend):
-        findings = _embedded_findings(backend)
-    elif isinstance(backend, Neo4jBackend):
-        findings = _neo4j_findings(backend)
+def findings_of(view: GraphView) -> list[dict[str, Any]]:
+    """Every finding of the view's build, in the order of `Finding.sort_key`."""
+    if isinstance(view, EmbeddedView):
+        findings = _embedded_findings(view)
+    elif isinstance(view, Neo4jView):
+        findings = _neo4j_findings(view)
     else:
-        raise HTTPException(status.HTTP_501_NOT_IMPLEMENTED, f"the {backend.name} backend has no findings")
+        raise HTTPException(status.HTTP_501_NOT_IMPLEMENTED, "this backend has no findings")
     return sorted(findings, key=lambda f: (SEVERITY_RANK[f["severity"]], -f["score"], f["rule_id"], f["key"]))
 
 
@@ -101,6 +101,8 @@ def _values(raw: list[str] | None, name: str, allowed: set[str]) -> set[str]:
 @router.get("/findings", response_model=Page[FindingResult])
 async def findings(
     request: Request,
+    response: Response,
+    *,
     severity: Annotated[
         list[str] | None,
         Query(description="only these severities: critical, high, medium, low (repeat or comma-separate)"),
@@ -119,12 +121,11 @@ async def findings(
     severities = _values(severity, "severity", set(SEVERITY_RANK))
     types = _values(finding_type, "type", set(RULE_NAMES) | set(RULE_NAMES.values()))
     rule_ids = {rule_id for rule_id, name in RULE_NAMES.items() if rule_id in types or name in types}
-    backend = backend_of(request)
 
-    def work() -> Page[FindingResult]:
+    def work(view: GraphView) -> Page[FindingResult]:
         chosen = [
             finding
-            for finding in findings_of(backend)
+            for finding in findings_of(view)
             if (not severities or finding["severity"] in severities)
             and (not rule_ids or finding["rule_id"] in rule_ids)
         ]
@@ -137,4 +138,4 @@ async def findings(
             next_offset=page.next_offset,
         )
 
-    return await run_blocking(request, work)
+    return await read_view(request, response, work)

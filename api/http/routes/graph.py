@@ -4,62 +4,86 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 
+from api.http.backends import GraphView
 from api.http.models import Page, PathResult
 from api.http.routes import (
+    ARN_SCHEMA,
+    NODE_ID_SCHEMA,
     Limit,
     Offset,
-    backend_of,
     check_arn,
     check_node_id,
+    error_responses,
+    read_view,
     require_label,
-    run_blocking,
 )
 from engine.model import Label
 
-router = APIRouter(prefix="/v1", tags=["graph"])
+router = APIRouter(prefix="/v1", tags=["graph"], responses=error_responses(400, 401, 404, 503))
 
+OPTIONAL_ARN = {**ARN_SCHEMA, "pattern": f"^$|{ARN_SCHEMA['pattern']}"}
+OPTIONAL_NODE_ID = {**NODE_ID_SCHEMA, "pattern": f"^$|{NODE_ID_SCHEMA['pattern']}"}
 SensitiveOnly = Annotated[bool, Query(description="only resources marked sensitive")]
 
 
 @router.get("/principals/{arn:path}/blast-radius", response_model=Page[PathResult])
 async def principal_blast_radius(
-    request: Request, arn: str, sensitive_only: SensitiveOnly = True, limit: Limit = 100, offset: Offset = 0
+    request: Request,
+    response: Response,
+    arn: Annotated[str, Path(description="user or role ARN, URL-encoded", json_schema_extra=ARN_SCHEMA)],
+    *,
+    sensitive_only: SensitiveOnly = True,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Page[PathResult]:
     """Return every resource a user or role reaches, with the path that explains each (ARN URL-encoded)."""
     check_arn(arn, "principal ARN")
-    backend = backend_of(request)
 
-    def work() -> Page[PathResult]:
-        require_label(request, arn, {Label.USER, Label.ROLE}, "user or role")
-        return backend.principal_blast_radius(arn, sensitive_only=sensitive_only, offset=offset, limit=limit)
+    def work(view: GraphView) -> Page[PathResult]:
+        require_label(view, arn, {Label.USER, Label.ROLE}, "user or role")
+        return view.principal_blast_radius(arn, sensitive_only=sensitive_only, offset=offset, limit=limit)
 
-    return await run_blocking(request, work)
+    return await read_view(request, response, work)
 
 
 @router.get("/agents/{arn:path}/blast-radius", response_model=Page[PathResult])
 async def agent_blast_radius(
-    request: Request, arn: str, sensitive_only: SensitiveOnly = True, limit: Limit = 100, offset: Offset = 0
+    request: Request,
+    response: Response,
+    arn: Annotated[str, Path(description="Bedrock agent ARN, URL-encoded", json_schema_extra=ARN_SCHEMA)],
+    *,
+    sensitive_only: SensitiveOnly = True,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Page[PathResult]:
     """Return every resource that invoking one of an agent's aliases reaches (agent ARN URL-encoded)."""
     check_arn(arn, "agent ARN")
-    backend = backend_of(request)
 
-    def work() -> Page[PathResult]:
-        require_label(request, arn, {Label.BEDROCK_AGENT}, "Bedrock agent")
-        return backend.agent_blast_radius(arn, sensitive_only=sensitive_only, offset=offset, limit=limit)
+    def work(view: GraphView) -> Page[PathResult]:
+        require_label(view, arn, {Label.BEDROCK_AGENT}, "Bedrock agent")
+        return view.agent_blast_radius(arn, sensitive_only=sensitive_only, offset=offset, limit=limit)
 
-    return await run_blocking(request, work)
+    return await read_view(request, response, work)
 
 
 @router.get("/paths", response_model=Page[PathResult])
 async def paths(
     request: Request,
-    source: Annotated[str, Query(alias="from", description="ARN of the user or role where paths start")],
+    response: Response,
+    *,
+    source: Annotated[
+        str,
+        Query(alias="from", description="ARN of the user or role where paths start", json_schema_extra=ARN_SCHEMA),
+    ],
     target: Annotated[
         str | None,
-        Query(alias="to", description="ARN (or VpcApi id) of the node where paths end; default every resource"),
+        Query(
+            alias="to",
+            description="ARN (or VpcApi id) of the node where paths end; default every resource",
+            json_schema_extra=NODE_ID_SCHEMA,
+        ),
     ] = None,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -68,24 +92,35 @@ async def paths(
     check_arn(source, "from")
     if target is not None:
         check_node_id(target, "to")
-    backend = backend_of(request)
 
-    def work() -> Page[PathResult]:
-        require_label(request, source, {Label.USER, Label.ROLE}, "user or role")
+    def work(view: GraphView) -> Page[PathResult]:
+        require_label(view, source, {Label.USER, Label.ROLE}, "user or role")
         if target is not None:
-            require_label(request, target, set(), "node")
-        return backend.paths(source, target, offset=offset, limit=limit)
+            require_label(view, target, set(), "node")
+        return view.paths(source, target, offset=offset, limit=limit)
 
-    return await run_blocking(request, work)
+    return await read_view(request, response, work)
 
 
 @router.get("/confused-deputy-paths", response_model=Page[PathResult])
 async def confused_deputy_paths(
     request: Request,
+    response: Response,
     *,
-    invoker: Annotated[str, Query(description="ARN of one invoking user or role; empty for every invoker")] = "",
-    agent: Annotated[str, Query(description="ARN of one agent; empty for every agent")] = "",
-    resource: Annotated[str, Query(description="ARN (or VpcApi id) of one resource; empty for every resource")] = "",
+    invoker: Annotated[
+        str,
+        Query(description="ARN of one invoking user or role; empty for every invoker", json_schema_extra=OPTIONAL_ARN),
+    ] = "",
+    agent: Annotated[
+        str, Query(description="ARN of one agent; empty for every agent", json_schema_extra=OPTIONAL_ARN)
+    ] = "",
+    resource: Annotated[
+        str,
+        Query(
+            description="ARN (or VpcApi id) of one resource; empty for every resource",
+            json_schema_extra=OPTIONAL_NODE_ID,
+        ),
+    ] = "",
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[PathResult]:
@@ -96,17 +131,14 @@ async def confused_deputy_paths(
         check_arn(agent, "agent")
     if resource:
         check_node_id(resource, "resource")
-    backend = backend_of(request)
 
-    def work() -> Page[PathResult]:
+    def work(view: GraphView) -> Page[PathResult]:
         if invoker:
-            require_label(request, invoker, {Label.USER, Label.ROLE}, "user or role")
+            require_label(view, invoker, {Label.USER, Label.ROLE}, "user or role")
         if agent:
-            require_label(request, agent, {Label.BEDROCK_AGENT}, "Bedrock agent")
+            require_label(view, agent, {Label.BEDROCK_AGENT}, "Bedrock agent")
         if resource:
-            require_label(request, resource, set(), "resource")
-        return backend.confused_deputy_paths(
-            invoker=invoker, agent=agent, resource=resource, offset=offset, limit=limit
-        )
+            require_label(view, resource, set(), "resource")
+        return view.confused_deputy_paths(invoker=invoker, agent=agent, resource=resource, offset=offset, limit=limit)
 
-    return await run_blocking(request, work)
+    return await read_view(request, response, work)
