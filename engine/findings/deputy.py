@@ -206,27 +206,34 @@ def _configure_findings(context: FindingContext, reach: _Reach) -> list[Finding]
         for source, target, rel, data in graph.edges(keys=True, data=True)
         if rel == Rel.CAN_CONFIGURE_AGENT
     )
+    aliases_of: dict[str, list[str]] = {}
+    for node, node_data in graph.nodes(data=True):
+        if node_data["label"] == Label.AGENT_ALIAS:
+            aliases_of.setdefault(node_data.get("agent"), []).append(node)
+    # What taking over an agent gives, the same for every principal that may configure it.
+    agent_reach: dict[str, set[tuple[str, str]]] = {}
+    pass_edges_of: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for principal, agent_arn, data in edges:
-        gained: set[tuple[str, str]] = set()
-        roles = sorted(
-            {
+        if agent_arn not in agent_reach:
+            roles = {
                 role
                 for version, _, rel in graph.in_edges(agent_arn, keys=True)
                 if rel == Rel.VERSION_OF
                 for _, role, rel2 in graph.out_edges(version, keys=True)
                 if rel2 == Rel.HAS_EXECUTION_ROLE
             }
-        )
-        for alias, alias_data in graph.nodes(data=True):
-            if alias_data["label"] == Label.AGENT_ALIAS and alias_data.get("agent") == agent_arn:
-                gained |= reach.through(alias)
-        for role in roles:
-            gained |= reach.through(role)
-        pass_edges = sorted(
-            (target, edge)
-            for _, target, rel, edge in graph.out_edges(principal, keys=True, data=True)
-            if rel == Rel.CAN_PASS_ROLE
-        )
+            reached: set[tuple[str, str]] = set()
+            for node in [*aliases_of.get(agent_arn, []), *sorted(roles)]:
+                reached |= reach.through(node)
+            agent_reach[agent_arn] = reached
+        gained = set(agent_reach[agent_arn])
+        if principal not in pass_edges_of:
+            pass_edges_of[principal] = sorted(
+                (target, edge)
+                for _, target, rel, edge in graph.out_edges(principal, keys=True, data=True)
+                if rel == Rel.CAN_PASS_ROLE
+            )
+        pass_edges = pass_edges_of[principal]
         for role, _ in pass_edges:
             gained |= reach.through(role)
         gained -= reach.direct(principal)
