@@ -10,6 +10,7 @@ A walk starts at a user or role and may take these steps:
     version --USES_KNOWLEDGE_BASE--> knowledge base --HAS_DATA_SOURCE--> data source --INGESTS_FROM--> bucket
     version --HAS_EXECUTION_ROLE--> role              (weaker: see below)
     principal --CAN_READ / CAN_WRITE / CAN_CALL / CAN_MODIFY_GUARDRAIL--> target (the walk ends)
+    principal --escalation edge--> user, role, escalated principal or Lambda   (see engine/escalation.py)
 
 When an agent is invoked it calls its action-group Lambdas and retrieves from its
 knowledge bases; those steps run on every invocation. Reach that only the agent's
@@ -30,7 +31,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.graph import DeputyGraph
-from engine.model import Label, Rel
+from engine.model import ACT_AS_RELS, ESCALATION_RELS, Label, Rel
 
 TERMINAL_RELS = {
     Rel.CAN_READ: "read",
@@ -38,7 +39,7 @@ TERMINAL_RELS = {
     Rel.CAN_CALL: "call",
     Rel.CAN_MODIFY_GUARDRAIL: "modify",
 }
-PRINCIPAL_LABELS = {Label.USER, Label.ROLE}
+PRINCIPAL_LABELS = {Label.USER, Label.ROLE, Label.ESCALATED_PRINCIPAL}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,8 @@ class Reach:
             return "agent-execution-role"
         if Rel.CAN_INVOKE_FUNCTION in rels:
             return "lambda-function"
+        if any(rel in ESCALATION_RELS for rel in rels):
+            return "privilege-escalation"
         if Rel.CAN_ASSUME in rels:
             return "assumed-role"
         return "direct"
@@ -99,8 +102,8 @@ def _next_steps(deputy: DeputyGraph, state: _State) -> Iterator[tuple[Step, _Sta
         if label in PRINCIPAL_LABELS:
             if rel in TERMINAL_RELS:
                 yield step, state, TERMINAL_RELS[Rel(rel)]
-            elif rel in (Rel.CAN_ASSUME, Rel.CAN_INVOKE_FUNCTION):
-                yield step, _State(target, state.weak, state.through_agent), None
+            elif rel in ACT_AS_RELS or rel == Rel.CAN_INVOKE_FUNCTION:
+                yield step, _State(target, state.weak or bool(data.get("weak")), state.through_agent), None
             elif rel == Rel.CAN_INVOKE_AGENT:
                 yield step, _State(target, state.weak, True), None
             continue
@@ -238,7 +241,7 @@ def invokers(deputy: DeputyGraph) -> list[str]:
     graph = deputy.graph
     found: list[str] = []
     for node, data in graph.nodes(data=True):
-        if data["label"] not in PRINCIPAL_LABELS:
+        if data["label"] not in (Label.USER, Label.ROLE):
             continue
         if any(
             reach.through_agent or graph.nodes[reach.target]["label"] == Label.AGENT_ALIAS
@@ -262,7 +265,7 @@ def _alias_reach(deputy: DeputyGraph, principal: str) -> list[Reach]:
                 path = (*steps, step)
                 conditional = any(s.properties.get("conditional") for s in path)
                 reached.append(Reach(principal, target, "invoke", path, True, False, conditional))
-            elif rel == Rel.CAN_ASSUME and target not in seen:
+            elif rel in ACT_AS_RELS and target not in seen and graph.nodes[target]["label"] in PRINCIPAL_LABELS:
                 seen.add(target)
                 queue.append((target, (*steps, step)))
     return reached
@@ -327,13 +330,13 @@ def _walk_to(deputy: DeputyGraph, source: str, state: _State, steps: tuple[Step,
 
 
 def _assumable_directly(deputy: DeputyGraph, source: str, role: str) -> bool:
-    """Whether the principal reaches the role through CAN_ASSUME edges alone."""
+    """Whether the principal reaches the role through CAN_ASSUME and escalation edges alone."""
     seen = {source}
     queue = deque([source])
     while queue:
         node = queue.popleft()
         for _, target, rel in deputy.graph.out_edges(node, keys=True):
-            if rel != Rel.CAN_ASSUME or target in seen:
+            if rel not in ACT_AS_RELS or target in seen:
                 continue
             if target == role:
                 return True

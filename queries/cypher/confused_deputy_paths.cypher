@@ -11,7 +11,12 @@ MATCH (:DeputyCurrent)-[:CURRENT]->(build:DeputyBuild)
 MATCH (start:DeputyNode {build: build.id})
 WHERE (start:User OR start:Role)
   AND ($invoker = '' OR start.arn = $invoker)
-  AND EXISTS { MATCH (start) ((u)-[:CAN_ASSUME]->(v))* (w)-[:CAN_INVOKE_AGENT]->(:AgentAlias) }
+  AND EXISTS {
+    MATCH (start)
+      ((u)-[s]->(v) WHERE type(s) = 'CAN_ASSUME'
+        OR (coalesce(s.escalation, false) AND (v:User OR v:Role OR v:EscalatedPrincipal)))*
+      (w)-[:CAN_INVOKE_AGENT]->(:AgentAlias)
+  }
 UNWIND [
   {pass: 1, weak: false, conditional: false},
   {pass: 2, weak: false, conditional: true},
@@ -30,7 +35,9 @@ CALL (start, walk, kind) {
   MATCH p = ANY SHORTEST ((start)
     ((a)-[r]->(b) WHERE
       (walk.conditional OR NOT coalesce(r.conditional, false)) AND (
-        ((a:User OR a:Role) AND type(r) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION'])
+        ((a:User OR a:Role OR a:EscalatedPrincipal)
+          AND (type(r) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION'] OR coalesce(r.escalation, false))
+          AND (walk.weak OR NOT coalesce(r.weak, false)))
         OR (a:AgentAlias AND type(r) = 'ROUTES_TO' AND coalesce(r.active, true))
         OR (a:AgentVersion AND type(r) = 'HAS_ACTION_GROUP' AND coalesce(r.enabled, true))
         OR (a:AgentVersion AND type(r) = 'USES_KNOWLEDGE_BASE' AND coalesce(r.enabled, true)
@@ -44,7 +51,7 @@ CALL (start, walk, kind) {
     (x)-[last]->(target)
     WHERE type(last) IN kind.types
       AND (walk.conditional OR NOT coalesce(last.conditional, false))
-      AND ((type(last) = 'INGESTS_FROM' AND x:DataSource) OR (type(last) <> 'INGESTS_FROM' AND (x:User OR x:Role))))
+      AND ((type(last) = 'INGESTS_FROM' AND x:DataSource) OR (type(last) <> 'INGESTS_FROM' AND (x:User OR x:Role OR x:EscalatedPrincipal))))
   RETURN p, target
 }
 WITH start, kind, target, walk, p
@@ -55,11 +62,13 @@ WITH start, kind, target, chosen.path AS p, chosen.pass AS pass
 WITH start, kind, target, p, pass,
      any(n IN nodes(p) WHERE n:AgentAlias) AS through_agent,
      EXISTS {
-       MATCH (start) ((u)-[s:CAN_ASSUME]->(v) WHERE NOT coalesce(s.conditional, false))* (y)-[last]->(target)
+       MATCH (start) ((u)-[s]->(v) WHERE (type(s) = 'CAN_ASSUME' OR coalesce(s.escalation, false)
+         OR (u:LambdaFunction AND type(s) = 'HAS_EXECUTION_ROLE')) AND NOT coalesce(s.conditional, false))* (y)-[last]->(target)
        WHERE type(last) IN kind.types AND type(last) <> 'INGESTS_FROM' AND NOT coalesce(last.conditional, false)
      } AS direct_unconditional,
      EXISTS {
-       MATCH (start) ((u)-[s:CAN_ASSUME]->(v))* (y)-[last]->(target)
+       MATCH (start) ((u)-[s]->(v) WHERE (type(s) = 'CAN_ASSUME' OR coalesce(s.escalation, false)
+         OR (u:LambdaFunction AND type(s) = 'HAS_EXECUTION_ROLE')))* (y)-[last]->(target)
        WHERE type(last) IN kind.types AND type(last) <> 'INGESTS_FROM'
      } AS direct_any
 WITH start, kind, target, p, pass, through_agent,
