@@ -44,7 +44,7 @@ EC2 where the two IAM actions it needs are evaluated.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
@@ -568,6 +568,12 @@ class EscalationRules:
             for account in authorizer.snapshot.accounts.values()
             for group in account.groups.values()
         }
+        self.lambda_accounts = {
+            account.account_id
+            for account in authorizer.snapshot.accounts.values()
+            if any(entry.startswith("lambda:") for entry in account.coverage)
+        }
+        self.potential = potential
         self.managed_arns = {
             arn for account in authorizer.snapshot.accounts.values() for arn in account.managed_policies
         }
@@ -581,7 +587,10 @@ class EscalationRules:
             return []
         edges: list[EscalationEdge] = []
         done: set[str] = {node_id}
-        for technique in self.catalogue:
+        for listed in self.catalogue:
+            technique = self._for_account(listed, principal.account)
+            if technique is None:
+                continue
             if not all(any(_may_allow(statements, action) for action in group) for group in technique.needs):
                 continue
             shared = self._shared_decisions(principal, technique)
@@ -599,6 +608,20 @@ class EscalationRules:
                 if edge.exact and not edge.weak:
                     done.add(target)
         return edges
+
+    def _for_account(self, technique: Technique, account: str | None) -> Technique | None:
+        """The technique as it applies in one account: a function edit without Lambda data is potential."""
+        if technique.target is not Target.FUNCTION or account in self.lambda_accounts:
+            return technique
+        if not self.potential:
+            return None
+        return replace(
+            technique,
+            target=Target.SERVICE_ROLE,
+            service="lambda",
+            potential="assumes a Lambda function that runs with this role; the snapshot has no Lambda data "
+            "for this account",
+        )
 
     def _target_actions(self, technique: Technique) -> frozenset[str]:
         """The actions decided per target; the others are decided once per caller."""
