@@ -807,6 +807,7 @@ class _Builder:
             conditional=edge.conditional,
         )
         properties["escalation"] = True
+        properties["explanation"] = edge.sentence.format(actions=", ".join(action for action, _ in edge.granted))
         if edge.weak:
             properties["weak"] = True
         for key, text in (("potential", edge.potential), ("note", edge.note)):

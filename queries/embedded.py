@@ -29,6 +29,9 @@ COUNTED_LABELS = (
 )
 
 
+EDGE_KEYS = ("technique", "explanation", "actions", "conditional", "conditions", "statements", "potential", "note")
+
+
 def node_json(deputy: DeputyGraph, node_id: str) -> dict[str, Any]:
     data = deputy.graph.nodes[node_id]
     result: dict[str, Any] = {"arn": node_id, "label": data["label"], "name": data.get("name")}
@@ -48,7 +51,7 @@ def reach_json(deputy: DeputyGraph, reach: Reach) -> dict[str, Any]:
             "to": step.target,
             "reason": properties.get("reason"),
         }
-        for key in ("technique", "actions", "conditional", "conditions", "statements", "note"):
+        for key in EDGE_KEYS:
             if properties.get(key) is not None:
                 edge[key] = properties[key]
         edges.append(edge)
