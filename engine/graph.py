@@ -767,6 +767,8 @@ class _Builder:
                 for edge in rules.write_edges(node_id, principal, acts_as):
                     self._escalation_edge(edge)
         for virtual in list(rules.virtuals.values()):
+            if virtual.node_id not in self.graph:
+                continue  # no write that would create it was allowed
             principal = virtual.request_principal(self.partition)
             self._add_permission_edges(virtual.node_id, principal)
             for edge in rules.act_as_edges(virtual.node_id, principal):

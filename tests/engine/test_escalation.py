@@ -333,6 +333,8 @@ def test_boundary_caps_the_policy_a_principal_writes_itself(snapshot: Snapshot) 
         account, users={**account.users, source: replace(record, permissions_boundary_arn=NARROW_BOUNDARY)}
     )
     deputy = build_graph(bounded)
-    # The narrow boundary does not allow iam:PutUserPolicy, so the write itself is denied.
+    # The narrow boundary does not allow iam:PutUserPolicy, so the write itself is denied,
+    # and the principal it would have given is not a node.
     assert escalations(deputy, source) == {}
+    assert all("label" in data for _, data in deputy.graph.nodes(data=True))
     assert not reads_payroll(deputy, source)

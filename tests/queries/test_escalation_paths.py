@@ -141,3 +141,14 @@ def test_cypher_and_embedded_agree_for_every_catalogue_principal(loaded: GraphSt
         cypher = _normalized(loaded.run_read(query("blast_radius_principal").text, params))
         embedded = _normalized(TWINS["blast_radius_principal"](deputy, params))
         assert cypher == embedded, principal
+
+
+def test_cypher_and_embedded_agree_on_the_real_export(neo4j_store: GraphStore) -> None:
+    """Every fourth user and role of the real export, whose graph has escalation nodes of every kind."""
+    real = build_graph(load_snapshot(CATALOGUE.parent / "cloudsplaining-account"))
+    neo4j_store.load(real)
+    principals = sorted(node for node, data in real.graph.nodes(data=True) if data["label"] in ("User", "Role"))
+    for principal in principals[::4]:
+        params = query("blast_radius_principal").bind({"principal": principal, "sensitive_only": "false"})
+        cypher = _normalized(neo4j_store.run_read(query("blast_radius_principal").text, params))
+        assert cypher == _normalized(TWINS["blast_radius_principal"](real, params)), principal
