@@ -215,9 +215,6 @@ class Authorizer:
         self._identity_cache[node_id] = statements
         self._virtual[node_id] = boundary
 
-    def is_virtual(self, node_id: str) -> bool:
-        return node_id in self._virtual
-
     def boundary_statements(self, principal_arn: str) -> tuple[Statement, ...] | None:
         if principal_arn in self._virtual:
             return self._virtual[principal_arn]

@@ -759,9 +759,9 @@ def _evaluate_clause(clause: ConditionClause, context: RequestContext) -> _Claus
     return _ClauseResult(_evaluate_operator(operator, request_values, policy_values), consulted)
 
 
-# The longest life of temporary credentials: GetSessionToken grants up to 129,600 seconds
-# (STS API Reference, "GetSessionToken"), longer than any role session.
-_LONGEST_SESSION_SECONDS = 129_600
+# The maximum lifetime of temporary credentials: GetSessionToken grants up to 129,600 seconds
+# (STS API Reference, "GetSessionToken"), more than any role session.
+_MAX_SESSION_SECONDS = 129_600
 
 
 def _settled_time_clause(operator: _Operator, clause: ConditionClause, texts: tuple[str, ...]) -> Truth | None:
@@ -769,7 +769,7 @@ def _settled_time_clause(operator: _Operator, clause: ConditionClause, texts: tu
 
     A request made from now on has `aws:CurrentTime` now or later, and, when it is signed
     with temporary credentials, `aws:TokenIssueTime` at most 36 hours before. The IAM User
-    Guide page "AWS global condition context keys" says that `aws:TokenIssueTime` is present
+    Guide page "AWS global condition context keys" states that `aws:TokenIssueTime` is present
     only in requests signed with temporary credentials. So comparing either key with dates
     older than that is FALSE for `DateLessThan` and `DateLessThanEquals` (an absent key makes
     them FALSE as well, unless `IfExists`), and TRUE for `DateGreaterThan` and
@@ -782,7 +782,7 @@ def _settled_time_clause(operator: _Operator, clause: ConditionClause, texts: tu
     if operator.set_operator is not None or base.negated or base.comparison == "Equals":
         return None
     moments = [_parse_date(text) for text in texts]
-    earliest = time.time() - (_LONGEST_SESSION_SECONDS if key == "aws:tokenissuetime" else 0)
+    earliest = time.time() - (_MAX_SESSION_SECONDS if key == "aws:tokenissuetime" else 0)
     if not moments or any(moment is None or moment >= earliest for moment in moments):
         return None
     if base.comparison.startswith("LessThan"):

@@ -4,7 +4,7 @@ The catalogue below lists the known techniques, the actions each one needs and t
 the caller reaches. Every action is a decision of the same `Authorizer` that gives the
 other permission edges, so SCPs, RCPs, permissions boundaries and conditions apply. A
 technique gives an edge when, for every group of its actions, at least one action is
-allowed or conditionally allowed; the edge is conditional when some group holds only
+allowed or conditionally allowed. The edge is conditional when some group holds only
 conditionally.
 
 Three kinds of targets:
@@ -60,7 +60,7 @@ from engine.principals import PrincipalKind, RequestPrincipal
 
 
 class Target(StrEnum):
-    """What a technique reaches."""
+    """The kind of node a technique reaches."""
 
     USER = "user"  # another user of the caller's account
     ROLE = "role"  # a role of the caller's account that is not service-linked
@@ -74,7 +74,7 @@ class Target(StrEnum):
 class Technique:
     """One escalation technique: its edge type, tag, sentence and the actions it needs.
 
-    `needs` holds groups of actions; each group needs one allowed action. `service` is
+    `needs` contains groups of actions, and each group needs one allowed action. `service` is
     the service principal's first label (`lambda` for `lambda.amazonaws.com`) that must
     be trusted by the role; `passed_to` is the `iam:PassedToService` value sent with the
     PassRole request, and None where AWS's documentation does not settle it (the key is
@@ -378,7 +378,7 @@ CATALOGUE: tuple[Technique, ...] = (
 
 
 class Write(StrEnum):
-    """What a policy-writing technique changes."""
+    """The kind of change a policy-writing technique makes."""
 
     USER_POLICY = "user-policy"
     ROLE_POLICY = "role-policy"
@@ -390,7 +390,7 @@ class Write(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PolicyWrite:
-    """A technique that rewrites policies; `actions` holds the alternatives, any one suffices."""
+    """A technique that rewrites policies; any one of `actions` suffices."""
 
     rel: Rel
     tag: str
@@ -624,7 +624,7 @@ class EscalationRules:
         )
 
     def _target_actions(self, technique: Technique) -> frozenset[str]:
-        """The actions decided per target; the others are decided once per caller."""
+        """Return the actions decided per target; the others are decided once per caller."""
         if technique.target in (Target.USER, Target.ROLE, Target.FUNCTION):
             return frozenset(action for group in technique.needs for action in group)
         if technique.target is Target.PASSED_ROLE:
@@ -744,7 +744,7 @@ class EscalationRules:
     def write_edges(self, node_id: str, principal: RequestPrincipal, acts_as: Iterable[str]) -> list[EscalationEdge]:
         """Edges to the principals that the caller can give stronger policies and then act as.
 
-        `acts_as` holds the users and roles the caller reaches through act-as edges; the
+        `acts_as` contains the users and roles the caller reaches through act-as edges; the
         caller itself is always included and tried first.
         """
         statements = self.authorizer.identity_statements(node_id)

@@ -161,7 +161,7 @@ def test_escalation_technique_gives_its_edge_and_path(
     assert edge["statements"], "every escalation edge names the statements that grant it"
     assert ("potential" in edge) is potential
     assert edge["explanation"] in edge["reason"]
-    # The principal holds nothing that reads the bucket; the technique is how it gets there.
+    # The principal has no permission that reads the bucket, so the technique is its way there.
     assert str(rel) in payroll_path(deputy, principal)
 
 
