@@ -762,20 +762,22 @@ class EscalationRules:
                     if not granted:
                         continue
                     reached.add((write.rel, virtual.node_id))
-                    edges.append(
-                        EscalationEdge(
-                            source=node_id,
-                            target=virtual.node_id,
-                            rel=write.rel,
-                            tag=write.tag,
-                            sentence=write.sentence,
-                            granted=tuple(granted),
-                            conditional=all(e.decision is Decision.CONDITIONAL for _, e in granted),
-                            potential=write.potential,
-                            note=None if subject.arn == node_id else f"acting as {subject.arn}",
-                            virtual=virtual,
-                        )
+                    edge = EscalationEdge(
+                        source=node_id,
+                        target=virtual.node_id,
+                        rel=write.rel,
+                        tag=write.tag,
+                        sentence=write.sentence,
+                        granted=tuple(granted),
+                        conditional=all(e.decision is Decision.CONDITIONAL for _, e in granted),
+                        potential=write.potential,
+                        note=None if subject.arn == node_id else f"acting as {subject.arn}",
+                        virtual=virtual,
                     )
+                    edges.append(edge)
+                    if edge.exact and virtual.kind == "any-policy" and virtual.boundary is None:
+                        # Any policy without a boundary covers every other write.
+                        return edges
         return edges
 
     def _write_decisions(

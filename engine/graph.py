@@ -753,7 +753,8 @@ class _Builder:
         for node_id, principal in principals:
             for edge in rules.write_edges(node_id, principal, ()) if rules.may_write(node_id) else []:
                 self._escalation_edge(edge)
-                if edge.exact and edge.virtual is not None and edge.virtual.boundary is None:
+                virtual = edge.virtual
+                if edge.exact and virtual is not None and virtual.kind == "any-policy" and virtual.boundary is None:
                     unbounded.add(node_id)
         for node_id, principal in principals:
             if node_id not in unbounded:
