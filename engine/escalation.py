@@ -38,7 +38,7 @@ principal of the same walk can act as; the two-access-key limit of a user; the
 not checked for it); policy writes and group changes made by an `EscalatedPrincipal`;
 passing a new role to an existing Lambda function; pointing an action group at an
 existing function; creating an instance profile for a role that has none, except for
-EC2 where the two IAM actions it needs are evaluated.
+EC2 and Data Pipeline, where the two IAM actions it needs are evaluated.
 """
 
 from __future__ import annotations
@@ -668,7 +668,9 @@ class EscalationRules:
         return [(r.arn, r.arn) for r in roles]
 
     def _service_roles(self, technique: Technique, account: str | None) -> list[Role]:
-        assert technique.service is not None
+        """Roles of the account, not service-linked, that the technique's service may assume."""
+        if technique.service is None:
+            return []
         names = self.trusted_by.get(f"{technique.service}.{self.suffix}", frozenset())
         roles = [self.authorizer.role(arn) for arn in sorted(names)]
         found = [r for r in roles if r is not None and r.account == account and not r.is_service_linked]

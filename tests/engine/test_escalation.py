@@ -338,3 +338,18 @@ def test_boundary_caps_the_policy_a_principal_writes_itself(snapshot: Snapshot) 
     assert escalations(deputy, source) == {}
     assert all("label" in data for _, data in deputy.graph.nodes(data=True))
     assert not reads_payroll(deputy, source)
+
+
+def test_ec2_needs_an_instance_profile_for_the_role(snapshot: Snapshot) -> None:
+    # IAM User Guide, "Grant a user permissions to pass a role to an AWS service": EC2 takes the
+    # role through an instance profile, so a role in none needs one created first.
+    account = snapshot.accounts[ACCOUNT]
+    without = replace(snapshot, accounts=dict(snapshot.accounts))
+    without.accounts[ACCOUNT] = replace(
+        account, roles={**account.roles, HIGH: replace(account.roles[HIGH], instance_profile_arns=())}
+    )
+    deputy = build_graph(without)
+    assert escalations(deputy, user("privesc-pass-role-ec2")) == {}
+    assert escalations(deputy, user("privesc-ssm-send-command")) == {}
+    # fn1 may pass any role but has no IAM action to create an instance profile either.
+    assert escalations(deputy, user("fn1-pass-role-run-instances-partial")) == {}
