@@ -1,6 +1,6 @@
 """Escalation paths on the real account export with iam-vulnerable deployed.
 
-The export (tests/data/cloudsplaining-account/NOTICE.md) holds IAM only, so the target of
+The export (tests/data/cloudsplaining-account/NOTICE.md) contains IAM only, so the target of
 every path is an admin-level API: `ec2:CreateVpc`, which `privesc-high-priv-service-role`
 and the other strong principals may call. Each `privesc*` principal below is listed with
 the escalation edge its path starts with; the ones without an escalation of their own are
@@ -41,7 +41,7 @@ ESCALATING: dict[str, tuple[Rel, bool]] = {
     "privesc14-UpdatingAssumeRolePolicy": (Rel.CAN_UPDATE_ASSUME_ROLE_POLICY, False),
     "privesc15-PassExistingRoleToNewLambdaThenInvoke": (Rel.CAN_PASS_ROLE_TO_LAMBDA, False),
     "privesc16-PassRoleToNewLambdaThenTriggerWithNewDynamo": (Rel.CAN_PASS_ROLE_TO_LAMBDA_EVENT_SOURCE, True),
-    # The export holds no Lambda data, so editing a function is an assumption here.
+    # The export has no Lambda data, so editing a function is an assumption here.
     "privesc17-EditExistingLambdaFunctionWithRole": (Rel.CAN_UPDATE_FUNCTION_CODE, True),
     "privesc18-PassExistingRoleToNewGlueDevEndpoint": (Rel.CAN_PASS_ROLE_TO_GLUE_DEV_ENDPOINT, False),
     "privesc19-UpdateExistingGlueDevEndpoint": (Rel.CAN_UPDATE_GLUE_DEV_ENDPOINT, True),
