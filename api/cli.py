@@ -54,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
             help="output format (default: table)",
         )
         command.add_argument("--config", help="TOML file with sensitivity rules (default: built-in rules)")
+        command.add_argument(
+            "--no-potential",
+            dest="potential",
+            action="store_false",
+            help="leave out escalation edges that assume a resource the snapshot has no inventory of",
+        )
         return command
 
     snapshot_command("analyze", "every invoker's blast radius through agents, and the confused-deputy paths")
@@ -94,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _load(args: argparse.Namespace) -> DeputyGraph:
     snapshot = load_snapshot(args.snapshot)
-    return build_graph(snapshot, load_sensitivity(args.config))
+    return build_graph(snapshot, load_sensitivity(args.config), potential=args.potential)
 
 
 def _require_principal(deputy: DeputyGraph, arn: str, option: str) -> None:

@@ -35,6 +35,8 @@ def path_lines(
     names = {node["arn"]: _name(node) for node in path["nodes"]}
     for edge in path["edges"]:
         lines.append(f"{indent}  {names[edge['from']]} -[{edge['type']}]-> {names[edge['to']]}")
+        if edge.get("explanation"):
+            lines.append(f"{indent}      {edge['explanation']}")
         shared = [
             (statements or {}).get(ref, {"policy": ref, "statement_index": ""})
             for ref in edge.get("statement_refs", [])
@@ -46,6 +48,8 @@ def path_lines(
             )
         for condition in edge.get("conditions", []):
             lines.append(f"{indent}      {condition_text(condition)}")
+        if edge.get("potential"):
+            lines.append(f"{indent}      potential: {edge['potential']}")
         if edge.get("note"):
             lines.append(f"{indent}      note: {edge['note']}")
     return lines

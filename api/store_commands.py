@@ -34,6 +34,12 @@ def add_commands(commands: Any) -> None:
     load.add_argument("snapshot", help="snapshot folder (see docs/snapshot-format.md)")
     load.add_argument("--config", help="TOML file with sensitivity rules (default: built-in rules)")
     load.add_argument("--keep", type=int, default=3, help="ready builds to keep, the current one included (default: 3)")
+    load.add_argument(
+        "--no-potential",
+        dest="potential",
+        action="store_false",
+        help="leave out escalation edges that assume a resource the snapshot has no inventory of",
+    )
 
     run = store_command("query", "run one query of the Cypher library against the current build")
     run.add_argument("name", help=f"query name: {', '.join(sorted(queries()))}")
@@ -95,7 +101,7 @@ def run_store_command(args: argparse.Namespace) -> tuple[Any, str]:
         if args.command == "load":
             if args.keep < 1:
                 raise UsageError(f"--keep {args.keep} is invalid; keep at least the current build (1)")
-            deputy = build_graph(load_snapshot(args.snapshot), load_sensitivity(args.config))
+            deputy = build_graph(load_snapshot(args.snapshot), load_sensitivity(args.config), potential=args.potential)
             findings = [finding.to_json() for finding in find_all(deputy)]
             record = store.load(deputy, keep=args.keep, findings=findings)
             result = _build_json(record)

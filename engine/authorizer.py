@@ -86,6 +86,7 @@ class Authorizer:
         self._organization_keys: dict[str, str] = {}
         self._levels: dict[tuple[str, str], tuple[tuple[Statement, ...], ...] | None] = {}
         self._organization_cache: dict[tuple[object, ...], Any] = {}
+        self._virtual: dict[str, tuple[Statement, ...] | None] = {}  # node id -> boundary statements
         self._index_inventory()
 
     # -- inventory indexes ------------------------------------------------------------
@@ -183,6 +184,15 @@ class Authorizer:
         self._identity_cache[principal_arn] = result
         return result
 
+    def group_statements(self, account: str, group_name: str) -> tuple[Statement, ...]:
+        """Return the inline and attached policy statements of one group."""
+        key = (account, group_name)
+        group_arn = f"arn:{self.partition}:iam::{account}:group/{group_name}"
+        statements = self._inline_statements(group_arn, self._groups.get(key) or ())
+        for arn in self._group_attached.get(key, ()):
+            statements += self._managed_statements(arn, PolicyKind.IDENTITY)
+        return tuple(statements)
+
     def missing_managed_policies(self, principal_arn: str) -> list[str]:
         """Attached or boundary policies whose documents the snapshot lacks."""
         record: User | Role | None = self._users.get(principal_arn) or self._roles.get(principal_arn)
@@ -193,7 +203,21 @@ class Authorizer:
             arns.append(record.permissions_boundary_arn)
         return [arn for arn in arns if arn not in self._managed]
 
+    def add_virtual_principal(
+        self, node_id: str, statements: tuple[Statement, ...], boundary: tuple[Statement, ...] | None
+    ) -> None:
+        """Register a principal that exists only in the graph, with the policies an attacker gave it.
+
+        Its requests carry only the account-level principal keys: every key that names or
+        describes one principal (`aws:PrincipalArn`, principal tags, `aws:username`) is
+        left out, so in graph mode a condition on it is unknowable.
+        """
+        self._identity_cache[node_id] = statements
+        self._virtual[node_id] = boundary
+
     def boundary_statements(self, principal_arn: str) -> tuple[Statement, ...] | None:
+        if principal_arn in self._virtual:
+            return self._virtual[principal_arn]
         record: User | Role | None = self._users.get(principal_arn) or self._roles.get(principal_arn)
         if record is None or not record.permissions_boundary_arn:
             return None
@@ -361,13 +385,15 @@ class Authorizer:
             return
         if principal.kind is PrincipalKind.EXTERNAL:
             return  # nothing is known about a principal outside the snapshot
-        values["aws:PrincipalArn"] = (principal.arn,)
         values["aws:PrincipalIsAWSService"] = ("false",)
         if principal.account:
             values["aws:PrincipalAccount"] = (principal.account,)
         org_id = self._org_id(principal.account)
         if org_id:
             values["aws:PrincipalOrgID"] = (org_id,)
+        if principal.arn in self._virtual:
+            return
+        values["aws:PrincipalArn"] = (principal.arn,)
         for key, value in principal.tags.items():
             values[f"aws:PrincipalTag/{key}"] = (value,)
         if principal.kind is PrincipalKind.USER:

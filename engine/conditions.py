@@ -25,7 +25,9 @@ This module does not model:
 - Policy checks that AWS runs when a policy is written, beyond rejecting operators and values
   that cannot be evaluated at all.
 - Proofs that a clause does not depend on its unknowable key. Such clauses are UNKNOWN, with
-  one exception: a `Null` clause that lists both "true" and "false" is always TRUE.
+  two exceptions: a `Null` clause that lists both "true" and "false" is always TRUE, and a
+  date comparison of `aws:CurrentTime` or `aws:TokenIssueTime` with dates that lie in the
+  past at the time of the analysis is settled (see `_settled_time_clause`).
 - Escaped quotes inside the default value of a variable, which AWS does not document.
 """
 
@@ -36,6 +38,7 @@ import binascii
 import enum
 import ipaddress
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -752,8 +755,39 @@ def _evaluate_clause(clause: ConditionClause, context: RequestContext) -> _Claus
     policy_values, variable_keys = _compile_policy_values(operator, clause, texts, context)
     consulted = frozenset({clause.key, *variable_keys})
     if status is KeyStatus.UNKNOWABLE:
-        return _ClauseResult(Truth.UNKNOWN, consulted)
+        return _ClauseResult(_settled_time_clause(operator, clause, texts) or Truth.UNKNOWN, consulted)
     return _ClauseResult(_evaluate_operator(operator, request_values, policy_values), consulted)
+
+
+# The maximum lifetime of temporary credentials: GetSessionToken grants up to 129,600 seconds
+# (STS API Reference, "GetSessionToken"), more than any role session.
+_MAX_SESSION_SECONDS = 129_600
+
+
+def _settled_time_clause(operator: _Operator, clause: ConditionClause, texts: tuple[str, ...]) -> Truth | None:
+    """Settle a date comparison of the request time or token issue time with past dates, or return None.
+
+    A request made from now on has `aws:CurrentTime` now or later, and, when it is signed
+    with temporary credentials, `aws:TokenIssueTime` at most 36 hours before. The IAM User
+    Guide page "AWS global condition context keys" states that `aws:TokenIssueTime` is present
+    only in requests signed with temporary credentials. So comparing either key with dates
+    older than that is FALSE for `DateLessThan` and `DateLessThanEquals` (an absent key makes
+    them FALSE as well, unless `IfExists`), and TRUE for `DateGreaterThan` and
+    `DateGreaterThanEquals` on `aws:CurrentTime`, which is always present.
+    """
+    key = _fold(clause.key)
+    base = operator.base
+    if key not in ("aws:currenttime", "aws:tokenissuetime") or base.family is not _Family.DATE:
+        return None
+    if operator.set_operator is not None or base.negated or base.comparison == "Equals":
+        return None
+    moments = [_parse_date(text) for text in texts]
+    earliest = time.time() - (_MAX_SESSION_SECONDS if key == "aws:tokenissuetime" else 0)
+    if not moments or any(moment is None or moment >= earliest for moment in moments):
+        return None
+    if base.comparison.startswith("LessThan"):
+        return None if operator.if_exists and key == "aws:tokenissuetime" else Truth.FALSE
+    return Truth.TRUE if key == "aws:currenttime" else None
 
 
 def _clauses(block: Mapping[str, Mapping[str, Any]]) -> list[ConditionClause]:

@@ -10,8 +10,10 @@ everyone. Decisions that do
 not depend on who the principal is (no policy variables, no principal condition keys,
 no resource-based policy) are cached per distinct set of policies.
 
-Not modelled here: privilege escalation through IAM writes or PassRole (a later
-stage adds those edges), S3 access points, object ACLs, and Lambda function URLs.
+Privilege-escalation edges come from `engine.escalation`, evaluated with the same
+authorizer and the same caching.
+
+Not modelled here: S3 access points, object ACLs, and Lambda function URLs.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -37,10 +39,12 @@ from engine.arn import (
 )
 from engine.authorizer import Authorizer
 from engine.conditions import ConditionClause
+from engine.escalation import EscalationEdge, EscalationRules
 from engine.evaluator import Decision, Evaluation
 from engine.inventory import Agent, AgentAlias, AgentVersion, KnowledgeBase, Role, Snapshot, User
 from engine.matching import arn_pattern_intersects
 from engine.model import (
+    ACT_AS_RELS,
     ASSUME_ROLE_ACTIONS,
     CONFIGURE_AGENT_ACTIONS,
     INVOKE_AGENT_ACTIONS,
@@ -91,9 +95,13 @@ class _Target:
     is_set: bool = False
 
 
-def build_graph(snapshot: Snapshot, sensitivity: Sensitivity | None = None) -> DeputyGraph:
-    """Build the graph of one snapshot on networkx."""
-    builder = _Builder(snapshot, sensitivity or Sensitivity())
+def build_graph(snapshot: Snapshot, sensitivity: Sensitivity | None = None, *, potential: bool = True) -> DeputyGraph:
+    """Build the graph of one snapshot on networkx.
+
+    With `potential=False` the escalation techniques that assume a resource the snapshot
+    has no inventory of (instances, stacks, console passwords) give no edges.
+    """
+    builder = _Builder(snapshot, sensitivity or Sensitivity(), potential=potential)
     return builder.build()
 
 
@@ -142,8 +150,10 @@ def rebuild_principal(deputy: DeputyGraph, snapshot: Snapshot, principal_arn: st
 
 
 class _Builder:
-    def __init__(self, snapshot: Snapshot, sensitivity: Sensitivity) -> None:
+    def __init__(self, snapshot: Snapshot, sensitivity: Sensitivity, *, potential: bool = True) -> None:
         self.snapshot = snapshot
+        self.potential = potential
+        self.fingerprints: dict[str, tuple[object, ...] | None] = {}
         self.sensitivity = sensitivity
         self.authorizer = Authorizer(snapshot, graph_mode=True)
         self.graph = nx.MultiDiGraph()
@@ -183,6 +193,7 @@ class _Builder:
             self._add_permission_edges(role.arn, self.authorizer.request_principal(role.arn))
         self._add_outside_principals()
         self._add_pass_role_to_bedrock()
+        self._add_escalations()
         self._add_action_group_calls()
         self._add_knowledge_base_retrieval()
         self._note_missing_policies()
@@ -775,6 +786,129 @@ class _Builder:
                     **properties,
                 )
 
+    # -- privilege escalation ------------------------------------------------------------
+
+    def _add_escalations(self) -> None:
+        """Escalation edges of every user and role, then of the principals they rewrite.
+
+        A principal that may give itself any policy, with no permissions boundary, reaches
+        everything through that one edge, so its other techniques are not evaluated.
+        """
+        trusted_by: dict[str, set[str]] = defaultdict(set)
+        for node_id, data in self.graph.nodes(data=True):
+            if data["label"] != Label.SERVICE_PRINCIPAL:
+                continue
+            for _, target, rel in self.graph.out_edges(node_id, keys=True):
+                if rel == Rel.CAN_ASSUME:
+                    trusted_by[str(data["name"])].add(target)
+        rules = EscalationRules(
+            self.authorizer,
+            self._decide_escalation,
+            trusted_by={name: frozenset(roles) for name, roles in trusted_by.items()},
+            functions=[f for account in self.snapshot.accounts.values() for f in account.functions.values()],
+            potential=self.potential,
+        )
+        records: list[User | Role] = [*self.authorizer.users(), *self.authorizer.roles()]
+        principals = [(record.arn, self.authorizer.request_principal(record.arn)) for record in records]
+        unbounded: set[str] = set()
+        for node_id, principal in principals:
+            for edge in rules.write_edges(node_id, principal, ()) if rules.may_write(node_id) else []:
+                self._escalation_edge(edge)
+                virtual = edge.virtual
+                if edge.exact and virtual is not None and virtual.kind == "any-policy" and virtual.boundary is None:
+                    unbounded.add(node_id)
+        for node_id, principal in principals:
+            if node_id not in unbounded:
+                for edge in rules.act_as_edges(node_id, principal):
+                    self._escalation_edge(edge)
+        for node_id, principal in principals:
+            if node_id in unbounded or not rules.may_write(node_id):
+                continue
+            acts_as = self._acts_as(node_id)
+            if len(acts_as) > 1:
+                for edge in rules.write_edges(node_id, principal, acts_as):
+                    self._escalation_edge(edge)
+        for virtual in list(rules.virtuals.values()):
+            if virtual.node_id not in self.graph:
+                continue  # no write that would create it was allowed
+            principal = virtual.request_principal(self.partition)
+            self._add_permission_edges(virtual.node_id, principal)
+            for edge in rules.act_as_edges(virtual.node_id, principal):
+                self._escalation_edge(edge)
+
+    def _acts_as(self, node_id: str) -> set[str]:
+        """Users and roles whose permissions the principal comes to use through act-as edges."""
+        seen = {node_id}
+        queue = [node_id]
+        while queue:
+            node = queue.pop()
+            for _, target, rel, data in self.graph.out_edges(node, keys=True, data=True):
+                label = self.graph.nodes[target]["label"]
+                follows = (rel in ACT_AS_RELS and not data.get("weak")) or (
+                    rel == Rel.HAS_EXECUTION_ROLE and self.graph.nodes[node]["label"] == Label.LAMBDA_FUNCTION
+                )
+                if follows and target not in seen and label in (Label.USER, Label.ROLE, Label.LAMBDA_FUNCTION):
+                    seen.add(target)
+                    queue.append(target)
+        return {node for node in seen if self.graph.nodes[node]["label"] in (Label.USER, Label.ROLE)}
+
+    def _escalation_edge(self, edge: EscalationEdge) -> None:
+        if edge.virtual is not None and edge.target not in self.graph:
+            virtual = edge.virtual
+            self._node(
+                virtual.node_id,
+                Label.ESCALATED_PRINCIPAL,
+                name=virtual.name,
+                account=virtual.account,
+                escalation=virtual.kind,
+                boundary=virtual.boundary_arn,
+            )
+        properties = edge_properties(
+            edge.rel,
+            [action for action, _ in edge.granted],
+            [evaluation for _, evaluation in edge.granted],
+            technique=(edge.tag, edge.sentence),
+            conditional=edge.conditional,
+        )
+        properties["escalation"] = True
+        properties["explanation"] = edge.sentence.format(actions=", ".join(action for action, _ in edge.granted))
+        if edge.weak:
+            properties["weak"] = True
+        for key, text in (("potential", edge.potential), ("note", edge.note)):
+            if text is not None:
+                properties[key] = text
+                properties["reason"] += f" ({text})"
+        self._edge(edge.source, edge.target, edge.rel, **properties)
+
+    def _decide_escalation(
+        self,
+        principal: RequestPrincipal,
+        action: str,
+        resource: str,
+        *,
+        account: str | None,
+        is_set: bool,
+        given: Mapping[str, tuple[str, ...]] | None,
+    ) -> Evaluation:
+        if principal.arn not in self.fingerprints:
+            statements = self.authorizer.identity_statements(principal.arn)
+            self.fingerprints[principal.arn] = self._fingerprint(principal, statements)
+        fingerprint = self.fingerprints[principal.arn]
+        key: tuple[object, ...] | None = None
+        if fingerprint is not None and self.authorizer.resource_policy(resource) is None:
+            key = (fingerprint, action, resource, tuple(sorted((given or {}).items())))
+            cached = self.cache.get(key)
+            if cached is not None:
+                self.cache_hits += 1
+                return cached
+        self.evaluations += 1
+        evaluation = self.authorizer.decide(
+            principal, action, resource, resource_account=account, resource_is_set=is_set, given=given
+        )
+        if key is not None:
+            self.cache[key] = evaluation
+        return evaluation
+
     def _add_action_group_calls(self) -> None:
         """Link each action group to its Lambda where the Lambda's policy lets Bedrock invoke it.
 
@@ -906,18 +1040,32 @@ class _Builder:
             )
 
 
-def edge_properties(rel: Rel, actions: list[str], evaluations: list[Evaluation]) -> dict[str, Any]:
+def edge_properties(
+    rel: Rel,
+    actions: list[str],
+    evaluations: list[Evaluation],
+    *,
+    technique: tuple[str, str] | None = None,
+    conditional: bool | None = None,
+) -> dict[str, Any]:
     """Build the explanation a permission edge carries: actions, statements, conditions, sentence.
 
-    Any one of the granted actions gives the edge's access, so the edge is conditional only
-    when every action is. When some are, they are listed in `conditional_actions`.
+    By default any one of the granted actions gives the edge's access, so the edge is
+    conditional only when every action is, and the actions that are only conditionally
+    allowed are listed in `conditional_actions`. An escalation edge, which needs all its
+    actions, passes its own `conditional`.
     """
-    conditional = all(evaluation.decision is Decision.CONDITIONAL for evaluation in evaluations)
-    conditional_actions = [
-        action
-        for action, evaluation in zip(actions, evaluations, strict=True)
-        if evaluation.decision is Decision.CONDITIONAL
-    ]
+    if conditional is None:
+        conditional = all(evaluation.decision is Decision.CONDITIONAL for evaluation in evaluations)
+    conditional_actions = (
+        [
+            action
+            for action, evaluation in zip(actions, evaluations, strict=True)
+            if evaluation.decision is Decision.CONDITIONAL
+        ]
+        if len(actions) == len(evaluations)
+        else []
+    )
     statements: dict[str, dict[str, Any]] = {}
     conditions: list[dict[str, Any]] = []
     for evaluation in evaluations:
@@ -932,7 +1080,7 @@ def edge_properties(rel: Rel, actions: list[str], evaluations: list[Evaluation])
                     entry = condition_json(clause, effect)
                     if entry not in conditions:
                         conditions.append(entry)
-    technique, sentence = TECHNIQUES.get(rel, ("policy-check", "is allowed ({actions})"))
+    tag, sentence = technique or TECHNIQUES.get(rel, ("policy-check", "is allowed ({actions})"))
     reason = sentence.format(actions=", ".join(actions))
     refs = sorted(statements)
     if refs:
@@ -948,7 +1096,7 @@ def edge_properties(rel: Rel, actions: list[str], evaluations: list[Evaluation])
         "conditional": conditional,
         "conditions": conditions,
         "statements": [statements[ref] for ref in refs],
-        "technique": technique,
+        "technique": tag,
         "reason": reason,
     }
     if conditional_actions and not conditional:

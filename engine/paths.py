@@ -10,6 +10,7 @@ A walk starts at a user or role and may take these steps:
     version --USES_KNOWLEDGE_BASE--> knowledge base --HAS_DATA_SOURCE--> data source --INGESTS_FROM--> bucket
     version --HAS_EXECUTION_ROLE--> role              (weaker: see below)
     principal --CAN_READ / CAN_WRITE / CAN_CALL / CAN_MODIFY_GUARDRAIL--> target (the walk ends)
+    principal --escalation edge--> user, role, escalated principal or Lambda   (see engine/escalation.py)
 
 When an agent is invoked it calls its action-group Lambdas and retrieves from its
 knowledge bases; those steps run on every invocation. Reach that only the agent's
@@ -31,7 +32,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.graph import DeputyGraph
-from engine.model import Label, Rel
+from engine.model import ACT_AS_RELS, ESCALATION_RELS, Label, Rel
 
 TERMINAL_RELS = {
     Rel.CAN_READ: "read",
@@ -39,7 +40,7 @@ TERMINAL_RELS = {
     Rel.CAN_CALL: "call",
     Rel.CAN_MODIFY_GUARDRAIL: "modify",
 }
-PRINCIPAL_LABELS = {Label.USER, Label.ROLE}
+PRINCIPAL_LABELS = {Label.USER, Label.ROLE, Label.ESCALATED_PRINCIPAL}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,8 @@ class Reach:
             return "agent-execution-role"
         if Rel.CAN_INVOKE_FUNCTION in rels:
             return "lambda-function"
+        if any(rel in ESCALATION_RELS for rel in rels):
+            return "privilege-escalation"
         if Rel.CAN_ASSUME in rels:
             return "assumed-role"
         return "direct"
@@ -96,9 +99,10 @@ KEEP = 0
 INTO_AGENT = 1  # the walk is now inside an invoked agent
 INTO_WEAK = 2  # the walk now uses an agent's own execution role
 
-# Steps a principal takes to act with another identity's permissions or to invoke a deputy.
+# Steps a principal takes to act with another identity's permissions (role assumption and
+# privilege escalation) or to invoke a deputy.
 PRINCIPAL_MOVES = {
-    Rel.CAN_ASSUME: KEEP,
+    **dict.fromkeys(ACT_AS_RELS, KEEP),
     Rel.CAN_INVOKE_FUNCTION: KEEP,
     Rel.CAN_INVOKE_AGENT: INTO_AGENT,
 }
@@ -135,7 +139,11 @@ def _node_moves(deputy: DeputyGraph, node: str) -> Iterator[_Move]:
             if rel in TERMINAL_RELS:
                 yield _Move(step, TERMINAL_RELS[Rel(rel)], KEEP, conditional, False)
             elif rel in PRINCIPAL_MOVES:
-                yield _Move(step, None, PRINCIPAL_MOVES[Rel(rel)], conditional, rel in ENTRY_RELS)
+                mode = PRINCIPAL_MOVES[Rel(rel)]
+                if mode == KEEP and data.get("weak"):
+                    # An escalation that works only through an agent's own execution role.
+                    mode = INTO_WEAK
+                yield _Move(step, None, mode, conditional, rel in ENTRY_RELS)
             continue
         moved = _structural_move(label, rel, data)
         if moved is not None:
@@ -191,6 +199,7 @@ class _Walk:
     functions: bool
     weak: bool
     conditional: bool
+    escalation: bool = True
 
     def permits(self, move: _Move, weak: bool) -> bool:
         """Whether this pass may take the move, reaching a state whose weak flag is `weak`."""
@@ -203,7 +212,7 @@ class _Walk:
             return self.agents
         if rel == Rel.CAN_INVOKE_FUNCTION:
             return self.functions
-        return True
+        return self.escalation or rel not in ESCALATION_RELS
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +252,9 @@ class _PassResult:
     agent: dict[_Key, _Found]
 
 
-def _run_passes(deputy: DeputyGraph, principal: str, *, agents: bool, functions: bool) -> list[_PassResult]:
+def _run_passes(
+    deputy: DeputyGraph, principal: str, *, agents: bool, functions: bool, escalation: bool = True
+) -> list[_PassResult]:
     """Walk from a principal in each of the four passes.
 
     Each pass is one breadth-first walk, split where it invokes an agent alias or a Lambda
@@ -254,7 +265,7 @@ def _run_passes(deputy: DeputyGraph, principal: str, *, agents: bool, functions:
     """
     results: list[_PassResult] = []
     for allow_weak, allow_conditional in PASSES:
-        walk = _Walk(agents=agents, functions=functions, weak=allow_weak, conditional=allow_conditional)
+        walk = _Walk(agents, functions, allow_weak, allow_conditional, escalation)
         own, entries = _walk_to_entries(deputy, principal, walk)
         agent: dict[_Key, _Found] = {}
         if entries:
@@ -416,7 +427,9 @@ def _first_choice(results: list[_PassResult], key: _Key) -> _Found:
     raise KeyError(key)
 
 
-def reach_from(deputy: DeputyGraph, principal: str, *, agents: bool = True, functions: bool = True) -> list[Reach]:
+def reach_from(
+    deputy: DeputyGraph, principal: str, *, agents: bool = True, functions: bool = True, escalation: bool = True
+) -> list[Reach]:
     """Every target a principal reaches, with one explaining path for each (target, access).
 
     The path is chosen in four passes, each a breadth-first walk: strong paths over
@@ -424,11 +437,12 @@ def reach_from(deputy: DeputyGraph, principal: str, *, agents: bool = True, func
     agent's own execution role. The first pass that reaches a (target, access) gives its
     path, so `conditional` means no unconditional path of that strength exists and
     `weak` means no strong path exists. With `agents=False` and `functions=False` only
-    the principal's own permissions and role assumption are followed: its direct reach.
+    the principal's own permissions, role assumption and privilege escalation are followed:
+    its direct reach. With `escalation=False` escalation edges are not followed either.
     """
     if principal not in deputy.graph:
         return []
-    results = _run_passes(deputy, principal, agents=agents, functions=functions)
+    results = _run_passes(deputy, principal, agents=agents, functions=functions, escalation=escalation)
     reaches = [_reach(principal, key, _first_choice(results, key)) for key in _reached_keys(results)]
     return sorted(reaches, key=lambda reach: (reach.target, reach.access))
 
@@ -464,10 +478,10 @@ def blast_radius(deputy: DeputyGraph, principal: str, *, sensitive_only: bool = 
 
 
 def invokers(deputy: DeputyGraph) -> list[str]:
-    """Users and roles that can invoke some agent alias, directly or by assuming roles.
+    """Users and roles that can invoke some agent alias, directly or by assuming roles or escalating.
 
-    A walk backwards over CAN_ASSUME from every principal with a CAN_INVOKE_AGENT edge
-    finds them all at once.
+    A walk backwards over the act-as edges (CAN_ASSUME and escalation) from every principal
+    with a CAN_INVOKE_AGENT edge finds them all at once.
     """
     graph = deputy.graph
     found: set[str] = set()
@@ -479,16 +493,17 @@ def invokers(deputy: DeputyGraph) -> list[str]:
     while queue:
         node = queue.popleft()
         for source, _, rel in graph.in_edges(node, keys=True):
-            if rel == Rel.CAN_ASSUME and source not in found and graph.nodes[source]["label"] in PRINCIPAL_LABELS:
+            if rel in ACT_AS_RELS and source not in found and graph.nodes[source]["label"] in PRINCIPAL_LABELS:
                 found.add(source)
                 queue.append(source)
-    return sorted(found)
+    return sorted(node for node in found if graph.nodes[node]["label"] in (Label.USER, Label.ROLE))
 
 
 def invocable_aliases(deputy: DeputyGraph, principal: str) -> list[Reach]:
-    """The agent aliases a principal can invoke, directly or by assuming roles, with the shortest path to each."""
+    """The agent aliases a principal can invoke, directly or after act-as edges, with the shortest path to each."""
     if principal not in deputy.graph:
         return []
+    graph = deputy.graph
     parents: dict[str, tuple[str, Step] | None] = {principal: None}
     best: dict[str, Reach] = {}
     frontier = [principal]
@@ -503,7 +518,7 @@ def invocable_aliases(deputy: DeputyGraph, principal: str) -> list[Reach]:
                     path = (*prefix, move.step)
                     conditional = any(step.properties.get("conditional") for step in path)
                     best[target] = Reach(principal, target, "invoke", path, True, False, conditional)
-                elif rel == Rel.CAN_ASSUME and target not in parents:
+                elif rel in ACT_AS_RELS and target not in parents and graph.nodes[target]["label"] in PRINCIPAL_LABELS:
                     parents[target] = (node, move.step)
                     next_frontier.append(target)
         frontier = next_frontier
@@ -572,13 +587,13 @@ def _walk_to(deputy: DeputyGraph, source: str, state: _State, steps: tuple[Step,
 
 
 def _assumable_directly(deputy: DeputyGraph, source: str, role: str) -> bool:
-    """Whether the principal reaches the role through CAN_ASSUME edges alone."""
+    """Whether the principal reaches the role through CAN_ASSUME and escalation edges alone."""
     seen = {source}
     queue = deque([source])
     while queue:
         node = queue.popleft()
         for _, target, rel in deputy.graph.out_edges(node, keys=True):
-            if rel != Rel.CAN_ASSUME or target in seen:
+            if rel not in ACT_AS_RELS or target in seen:
                 continue
             if target == role:
                 return True

@@ -11,7 +11,7 @@ from typing import Any
 
 from engine.findings import find_all
 from engine.graph import DeputyGraph
-from engine.model import Label, Rel
+from engine.model import ESCALATION_RELS, Label, Rel
 from engine.paths import Reach, Step, blast_radius, invocable_aliases, invokers, paths_between, reach_from
 from queries.gaps import path_gaps
 
@@ -28,6 +28,19 @@ COUNTED_LABELS = (
     Label.S3_BUCKET,
     Label.GUARDRAIL,
     Label.VPC_API,
+)
+
+
+EDGE_KEYS = (
+    "technique",
+    "explanation",
+    "actions",
+    "conditional",
+    "conditional_actions",
+    "conditions",
+    "statements",
+    "potential",
+    "note",
 )
 
 
@@ -48,7 +61,7 @@ def edge_json(step: Step) -> dict[str, Any]:
         "to": step.target,
         "reason": properties.get("reason"),
     }
-    for key in ("technique", "actions", "conditional", "conditional_actions", "conditions", "statements", "note"):
+    for key in EDGE_KEYS:
         if properties.get(key) is not None:
             edge[key] = properties[key]
     return edge
@@ -286,12 +299,18 @@ def paths_json(deputy: DeputyGraph, source: str, target: str | None) -> dict[str
 # whose keys are the Cypher query's columns, so that tests can compare the two stores.
 
 
+ACTORS = (Label.USER, Label.ROLE, Label.ESCALATED_PRINCIPAL)
+
+
 def _principals(deputy: DeputyGraph) -> list[str]:
     return sorted(node for node, data in deputy.graph.nodes(data=True) if data["label"] in (Label.USER, Label.ROLE))
 
 
 def _assume_then(deputy: DeputyGraph, start: str, rel: Rel) -> dict[str, tuple[int, bool, dict[str, Any], str]]:
-    """Shortest chains of CAN_ASSUME edges then one `rel` edge: target -> (hops, conditional, edge, its source)."""
+    """Shortest chains of act-as edges then one `rel` edge: target -> (hops, conditional, edge, its source).
+
+    Act-as edges are CAN_ASSUME and the escalation edges to a user, role or escalated principal.
+    """
     graph = deputy.graph
     found: dict[str, tuple[int, bool, dict[str, Any], str]] = {}
     seen = {start}
@@ -303,7 +322,8 @@ def _assume_then(deputy: DeputyGraph, start: str, rel: Rel) -> dict[str, tuple[i
                 edge_conditional = conditional or bool(data.get("conditional"))
                 if key == rel and target not in found:
                     found[target] = (hops + 1, edge_conditional, data, node)
-                if key == Rel.CAN_ASSUME and target not in seen:
+                acts_as = key == Rel.CAN_ASSUME or (key in ESCALATION_RELS and graph.nodes[target]["label"] in ACTORS)
+                if acts_as and target not in seen:
                     seen.add(target)
                     following.append((target, hops + 1, edge_conditional))
         frontier = following

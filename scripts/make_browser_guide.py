@@ -54,6 +54,8 @@ EXAMPLE_VALUES: dict[str, str] = {
 # library indents. The graph variant replaces the last one.
 _FINAL_RETURN = re.compile(r"^RETURN\b", re.MULTILINE)
 _PATH_VARIABLE = re.compile(r"\bp\s*=|\bAS p\b")
+GRAPH_RETURN_PATH = "RETURN p"
+GRAPH_RETURN_LISTS = "RETURN path_nodes, path_rels"
 
 
 class GuideError(Exception):
@@ -107,14 +109,18 @@ def split_header(text: str) -> tuple[list[str], str]:
 
 
 def graph_variant(body: str) -> str | None:
-    """Return the query with its final RETURN replaced by `RETURN p`, or None without such a RETURN or `p`."""
+    """Return the query with its final RETURN replaced by one that returns the path, or None without one."""
     matches = list(_FINAL_RETURN.finditer(body))
     if not matches:
         return None
     head = body[: matches[-1].start()]
+    # A path joined from two shortest paths is kept as node and relationship lists, which
+    # Browser draws as well.
+    if "AS path_nodes" in head:
+        return head + GRAPH_RETURN_LISTS
     if not _PATH_VARIABLE.search(head):
         return None
-    return head + "RETURN p"
+    return head + GRAPH_RETURN_PATH
 
 
 def runnable(code: str, caption: str | None = None) -> str:

@@ -73,7 +73,9 @@ ASSUMABLE_DIRECTLY = f"""
 {PINNED_BUILD_MATCH}
 MATCH (start:{NODE_LABEL} {{build: build.id, arn: $from}})
 MATCH (role:{NODE_LABEL} {{build: build.id, arn: $to}})
-RETURN EXISTS {{ MATCH (start) (()-[:CAN_ASSUME]->())+ (role) }} AS assumable
+RETURN EXISTS {{
+  MATCH (start) (()-[s]->() WHERE type(s) = 'CAN_ASSUME' OR coalesce(s.escalation, false))+ (role)
+}} AS assumable
 """
 
 

@@ -173,7 +173,9 @@ class _Reach:
             graph = self.context.deputy.graph
             self._direct[node] = {
                 (reach.target, reach.access)
-                for reach in reach_from(self.context.deputy, node, agents=False, functions=False)
+                # Escalation edges are left out: changing an agent or its Lambda code is itself
+                # one, and the finding names what it gains over the principal's other access.
+                for reach in reach_from(self.context.deputy, node, agents=False, functions=False, escalation=False)
                 if graph.nodes[reach.target].get("sensitive")
             }
         return self._direct[node]
@@ -204,7 +206,7 @@ def _configure_findings(context: FindingContext, reach: _Reach) -> list[Finding]
     edges = sorted(
         (source, target, data)
         for source, target, rel, data in graph.edges(keys=True, data=True)
-        if rel == Rel.CAN_CONFIGURE_AGENT
+        if rel == Rel.CAN_CONFIGURE_AGENT and graph.nodes[source]["label"] != Label.ESCALATED_PRINCIPAL
     )
     aliases_of: dict[str, list[str]] = {}
     for node, node_data in graph.nodes(data=True):

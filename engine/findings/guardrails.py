@@ -28,7 +28,7 @@ from collections import defaultdict
 from engine.evaluator import Decision
 from engine.findings.context import FindingContext
 from engine.findings.model import Evidence, Finding, Severity
-from engine.model import Rel
+from engine.model import Label, Rel
 
 GUARDRAIL_KEY = "bedrock:guardrailidentifier"
 
@@ -95,12 +95,18 @@ def _tamper_findings(context: FindingContext) -> list[Finding]:
     for guardrail, agents in sorted(users.items()):
         holders: dict[str, list[Evidence]] = defaultdict(list)
         for source, _, rel, data in graph.in_edges(guardrail, keys=True, data=True):
+            # An escalated principal (engine.escalation) stands for what a real user or role
+            # could become, so it is not a holder of its own.
+            if graph.nodes[source]["label"] == Label.ESCALATED_PRINCIPAL:
+                continue
             if rel == Rel.CAN_MODIFY_GUARDRAIL and not context.sensitivity.is_guardrail_admin(source):
                 holders[source] += _edge_evidence(
                     context, source, data, f"may change guardrail {context.node_name(guardrail)}"
                 )
         for agent in sorted(agents):
             for source, _, rel, data in graph.in_edges(agent, keys=True, data=True):
+                if graph.nodes[source]["label"] == Label.ESCALATED_PRINCIPAL:
+                    continue
                 if rel == Rel.CAN_CONFIGURE_AGENT and not context.sensitivity.is_guardrail_admin(source):
                     holders[source] += _edge_evidence(
                         context, source, data, f"may detach it from agent {context.node_name(agent)}"

@@ -23,7 +23,9 @@ CALL (start, walk, kind) {
   MATCH p = ANY SHORTEST ((start)
     ((a)-[r]->(b) WHERE
       (walk.conditional OR NOT coalesce(r.conditional, false)) AND (
-        ((a:User OR a:Role) AND type(r) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION'])
+        ((a:User OR a:Role OR a:EscalatedPrincipal)
+          AND (type(r) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION'] OR coalesce(r.escalation, false))
+          AND (walk.weak OR NOT coalesce(r.weak, false)))
         OR (a:AgentAlias AND type(r) = 'ROUTES_TO' AND coalesce(r.active, true))
         OR (a:AgentVersion AND type(r) = 'HAS_ACTION_GROUP' AND coalesce(r.enabled, true))
         OR (a:AgentVersion AND type(r) = 'USES_KNOWLEDGE_BASE' AND coalesce(r.enabled, true)
@@ -37,7 +39,7 @@ CALL (start, walk, kind) {
     (x)-[last]->(target)
     WHERE type(last) IN kind.types
       AND (walk.conditional OR NOT coalesce(last.conditional, false))
-      AND ((type(last) = 'INGESTS_FROM' AND x:DataSource) OR (type(last) <> 'INGESTS_FROM' AND (x:User OR x:Role))))
+      AND ((type(last) = 'INGESTS_FROM' AND x:DataSource) OR (type(last) <> 'INGESTS_FROM' AND (x:User OR x:Role OR x:EscalatedPrincipal))))
   RETURN p, target
 }
 WITH start, kind, target, walk, p

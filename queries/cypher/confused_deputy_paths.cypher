@@ -11,7 +11,12 @@ MATCH (:DeputyCurrent)-[:CURRENT]->(build:DeputyBuild)
 MATCH (start:DeputyNode {build: build.id})
 WHERE (start:User OR start:Role)
   AND ($invoker = '' OR start.arn = $invoker)
-  AND EXISTS { MATCH (start) ((u)-[:CAN_ASSUME]->(v))* (w)-[:CAN_INVOKE_AGENT]->(:AgentAlias) }
+  AND EXISTS {
+    MATCH (start)
+      ((u)-[s]->(v) WHERE type(s) = 'CAN_ASSUME'
+        OR (coalesce(s.escalation, false) AND (v:User OR v:Role OR v:EscalatedPrincipal)))*
+      (w)-[:CAN_INVOKE_AGENT]->(:AgentAlias)
+  }
 UNWIND [
   {pass: 1, weak: false, conditional: false},
   {pass: 2, weak: false, conditional: true},
@@ -30,7 +35,9 @@ CALL (start, walk, kind) {
   MATCH p = ANY SHORTEST ((start)
     ((a)-[r]->(b) WHERE
       (walk.conditional OR NOT coalesce(r.conditional, false)) AND (
-        ((a:User OR a:Role) AND type(r) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION'])
+        ((a:User OR a:Role OR a:EscalatedPrincipal)
+          AND (type(r) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION'] OR coalesce(r.escalation, false))
+          AND (walk.weak OR NOT coalesce(r.weak, false)))
         OR (a:AgentAlias AND type(r) = 'ROUTES_TO' AND coalesce(r.active, true))
         OR (a:AgentVersion AND type(r) = 'HAS_ACTION_GROUP' AND coalesce(r.enabled, true))
         OR (a:AgentVersion AND type(r) = 'USES_KNOWLEDGE_BASE' AND coalesce(r.enabled, true)
@@ -44,14 +51,18 @@ CALL (start, walk, kind) {
     (x)-[last]->(target)
     WHERE type(last) IN kind.types
       AND (walk.conditional OR NOT coalesce(last.conditional, false))
-      AND ((type(last) = 'INGESTS_FROM' AND x:DataSource) OR (type(last) <> 'INGESTS_FROM' AND (x:User OR x:Role))))
-  RETURN p, target, false AS via_agent
+      AND ((type(last) = 'INGESTS_FROM' AND x:DataSource) OR (type(last) <> 'INGESTS_FROM' AND (x:User OR x:Role OR x:EscalatedPrincipal))))
+  RETURN nodes(p) AS path_nodes, relationships(p) AS path_rels, target, false AS via_agent
   UNION
-  // The shortest path of this pass that invokes an agent on the way.
-  MATCH p = ANY SHORTEST ((start)
+  // The shortest path of this pass that invokes an agent on the way: the shortest way to
+  // each alias the walk can invoke, joined to the shortest way on from that alias. One
+  // pattern holding both parts took minutes on a graph with escalation edges.
+  MATCH pre = ANY SHORTEST ((start)
     ((a)-[r]->(b) WHERE
       (walk.conditional OR NOT coalesce(r.conditional, false)) AND (
-        ((a:User OR a:Role) AND type(r) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION'])
+        ((a:User OR a:Role OR a:EscalatedPrincipal)
+          AND (type(r) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION'] OR coalesce(r.escalation, false))
+          AND (walk.weak OR NOT coalesce(r.weak, false)))
         OR (a:AgentAlias AND type(r) = 'ROUTES_TO' AND coalesce(r.active, true))
         OR (a:AgentVersion AND type(r) = 'HAS_ACTION_GROUP' AND coalesce(r.enabled, true))
         OR (a:AgentVersion AND type(r) = 'USES_KNOWLEDGE_BASE' AND coalesce(r.enabled, true)
@@ -62,10 +73,14 @@ CALL (start, walk, kind) {
         OR (a:KnowledgeBase AND type(r) = 'HAS_DATA_SOURCE')
       )
     )*
-    (i)-[invoke:CAN_INVOKE_AGENT]->(:AgentAlias)
+    (i)-[invoke:CAN_INVOKE_AGENT]->(alias:AgentAlias)
+    WHERE (i:User OR i:Role OR i:EscalatedPrincipal) AND (walk.conditional OR NOT coalesce(invoke.conditional, false)))
+  MATCH post = ANY SHORTEST ((alias)
     ((c)-[s]->(d) WHERE
       (walk.conditional OR NOT coalesce(s.conditional, false)) AND (
-        ((c:User OR c:Role) AND type(s) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION'])
+        ((c:User OR c:Role OR c:EscalatedPrincipal)
+          AND (type(s) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION'] OR coalesce(s.escalation, false))
+          AND (walk.weak OR NOT coalesce(s.weak, false)))
         OR (c:AgentAlias AND type(s) = 'ROUTES_TO' AND coalesce(s.active, true))
         OR (c:AgentVersion AND type(s) = 'HAS_ACTION_GROUP' AND coalesce(s.enabled, true))
         OR (c:AgentVersion AND type(s) = 'USES_KNOWLEDGE_BASE' AND coalesce(s.enabled, true)
@@ -77,26 +92,30 @@ CALL (start, walk, kind) {
       )
     )*
     (x)-[last]->(target)
-    WHERE (i:User OR i:Role) AND (walk.conditional OR NOT coalesce(invoke.conditional, false))
-      AND type(last) IN kind.types
+    WHERE type(last) IN kind.types
       AND (walk.conditional OR NOT coalesce(last.conditional, false))
-      AND ((type(last) = 'INGESTS_FROM' AND x:DataSource) OR (type(last) <> 'INGESTS_FROM' AND (x:User OR x:Role))))
-  RETURN p, target, true AS via_agent
+      AND ((type(last) = 'INGESTS_FROM' AND x:DataSource) OR (type(last) <> 'INGESTS_FROM' AND (x:User OR x:Role OR x:EscalatedPrincipal))))
+  WITH target, pre, post
+  ORDER BY length(pre) + length(post)
+  WITH target, head(collect({nodes: nodes(pre) + tail(nodes(post)), rels: relationships(pre) + relationships(post)})) AS best
+  RETURN best.nodes AS path_nodes, best.rels AS path_rels, target, true AS via_agent
 }
-WITH start, kind, target, walk, p, via_agent
+WITH start, kind, target, walk, path_nodes, path_rels, via_agent
 ORDER BY walk.pass
-WITH start, kind, target, collect({pass: walk.pass, path: p, via_agent: via_agent}) AS found
+WITH start, kind, target, collect({pass: walk.pass, nodes: path_nodes, rels: path_rels, via_agent: via_agent}) AS found
 WITH start, kind, target,
      [f IN found WHERE NOT f.via_agent][0] AS general,
      [f IN found WHERE f.via_agent][0] AS agent
 WHERE coalesce(target.sensitive, false) AND ($resource = '' OR target.arn = $resource)
 WITH start, kind, target, general, agent,
      EXISTS {
-       MATCH (start) ((u)-[t:CAN_ASSUME]->(v) WHERE NOT coalesce(t.conditional, false))* (y)-[last]->(target)
+       MATCH (start) ((u)-[t]->(v) WHERE (type(t) = 'CAN_ASSUME' OR coalesce(t.escalation, false)
+         OR (u:LambdaFunction AND type(t) = 'HAS_EXECUTION_ROLE')) AND NOT coalesce(t.conditional, false))* (y)-[last]->(target)
        WHERE type(last) IN kind.types AND type(last) <> 'INGESTS_FROM' AND NOT coalesce(last.conditional, false)
      } AS direct_unconditional,
      EXISTS {
-       MATCH (start) ((u)-[t:CAN_ASSUME]->(v))* (y)-[last]->(target)
+       MATCH (start) ((u)-[t]->(v) WHERE (type(t) = 'CAN_ASSUME' OR coalesce(t.escalation, false)
+         OR (u:LambdaFunction AND type(t) = 'HAS_EXECUTION_ROLE')))* (y)-[last]->(target)
        WHERE type(last) IN kind.types AND type(last) <> 'INGESTS_FROM'
      } AS direct_any
 // A path through an agent is shown whenever it makes a confused deputy, even where a
@@ -105,9 +124,10 @@ WITH start, kind, target, general, agent,
      agent IS NOT NULL AND NOT direct_unconditional AND (NOT direct_any OR agent.pass IN [1, 3]) AS confused_deputy
 WITH start, kind, target, confused_deputy,
      CASE WHEN confused_deputy THEN agent ELSE general END AS chosen
-WITH start, kind, target, confused_deputy, chosen.path AS p, chosen.pass AS pass
-WITH start, kind, target, confused_deputy, p, pass, any(n IN nodes(p) WHERE n:AgentAlias) AS through_agent
-WHERE confused_deputy AND ($agent = '' OR any(n IN nodes(p) WHERE n:AgentVersion AND n.agent = $agent))
+WITH start, kind, target, confused_deputy, chosen.nodes AS path_nodes, chosen.rels AS path_rels, chosen.pass AS pass
+WITH start, kind, target, confused_deputy, path_nodes, path_rels, pass,
+     any(n IN path_nodes WHERE n:AgentAlias) AS through_agent
+WHERE confused_deputy AND ($agent = '' OR any(n IN path_nodes WHERE n:AgentVersion AND n.agent = $agent))
 RETURN
   start.arn AS invoker,
   target.arn AS target,
@@ -117,7 +137,7 @@ RETURN
   pass IN [2, 4] AS conditional,
   through_agent,
   confused_deputy,
-  [n IN nodes(p) | n.arn] AS nodes,
-  [r IN relationships(p) | type(r)] AS relationship_types,
-  [r IN relationships(p) | r.statement_refs] AS statement_refs
+  [n IN path_nodes | n.arn] AS nodes,
+  [r IN path_rels | type(r)] AS relationship_types,
+  [r IN path_rels | r.statement_refs] AS statement_refs
 ORDER BY invoker, target, access

@@ -1,5 +1,5 @@
-// What each Lambda function's execution role reaches with its own permissions or by
-// assuming roles: the resources a caller of the function can touch through it.
+// What each Lambda function's execution role reaches with its own permissions, by
+// assuming roles or by escalating: the resources a caller of the function can touch through it.
 //
 // @param function string= ARN of one function, or empty for every function
 // @param sensitive_only boolean=true only resources marked sensitive
@@ -10,7 +10,10 @@ UNWIND ['CAN_READ', 'CAN_WRITE', 'CAN_CALL', 'CAN_MODIFY_GUARDRAIL'] AS access
 // One shortest path per access kind: a single search per (role, target) would keep only
 // one of read and write when both reach the same bucket.
 CALL (role, access) {
-  MATCH p = ANY SHORTEST ((role) ((u)-[:CAN_ASSUME]->(v))* (w)-[last]->(target) WHERE type(last) = access)
+  MATCH p = ANY SHORTEST ((role)
+    ((u)-[s]->(v) WHERE type(s) = 'CAN_ASSUME'
+      OR (coalesce(s.escalation, false) AND (v:User OR v:Role OR v:EscalatedPrincipal)))*
+    (w)-[last]->(target) WHERE type(last) = access)
   RETURN p, target
 }
 WITH function, role, target, p, access

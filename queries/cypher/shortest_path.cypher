@@ -8,8 +8,9 @@ MATCH (start:DeputyNode {build: build.id, arn: $from})
 MATCH (target:DeputyNode {build: build.id, arn: $to})
 MATCH p = ANY SHORTEST (start)
   ((a)-[r]->(b) WHERE
-    ((a:User OR a:Role) AND type(r) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION',
-                                         'CAN_READ', 'CAN_WRITE', 'CAN_CALL', 'CAN_MODIFY_GUARDRAIL'])
+    ((a:User OR a:Role OR a:EscalatedPrincipal)
+      AND (type(r) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION',
+                       'CAN_READ', 'CAN_WRITE', 'CAN_CALL', 'CAN_MODIFY_GUARDRAIL'] OR coalesce(r.escalation, false)))
     OR (a:AgentAlias AND type(r) = 'ROUTES_TO' AND coalesce(r.active, true))
     OR (a:AgentVersion AND type(r) = 'HAS_ACTION_GROUP' AND coalesce(r.enabled, true))
     OR (a:AgentVersion AND type(r) = 'USES_KNOWLEDGE_BASE' AND coalesce(r.enabled, true)

@@ -1,12 +1,14 @@
 // Who can invoke an agent: every user or role with bedrock:InvokeAgent on one of the
-// agent's aliases, directly or after assuming roles, with the shortest such chain.
+// agent's aliases, directly or after assuming roles or escalating, with the shortest such
+// chain.
 //
 // @param agent string ARN of the agent (arn:...:agent/ID)
 MATCH (:DeputyCurrent)-[:CURRENT]->(build:DeputyBuild)
 MATCH (alias:AgentAlias {build: build.id, agent: $agent})
 MATCH (principal:DeputyNode {build: build.id})
 WHERE principal:User OR principal:Role
-MATCH p = ANY SHORTEST (principal) ((u)-[:CAN_ASSUME]->(v))* (w)-[:CAN_INVOKE_AGENT]->(alias)
+MATCH p = ANY SHORTEST (principal) ((u)-[s]->(v) WHERE type(s) = 'CAN_ASSUME'
+    OR (coalesce(s.escalation, false) AND (v:User OR v:Role OR v:EscalatedPrincipal)))* (w)-[:CAN_INVOKE_AGENT]->(alias)
 RETURN
   principal.arn AS principal,
   labels(principal)[1] AS principal_label,

@@ -1,7 +1,7 @@
 // Who can reconfigure an agent: every user or role allowed to change the agent's role,
 // action groups or knowledge bases (bedrock:UpdateAgent, CreateAgentActionGroup,
 // UpdateAgentActionGroup, AssociateAgentKnowledgeBase, PrepareAgent), directly or after
-// assuming roles, and so gain whatever the agent can reach. `passable_roles` lists the roles
+// assuming roles or escalating, and so gain whatever the agent can reach. `passable_roles` lists the roles
 // that principal may pass to Bedrock (iam:PassRole), so it can also give the agent one of them.
 //
 // @param agent string ARN of the agent (arn:...:agent/ID)
@@ -9,7 +9,8 @@ MATCH (:DeputyCurrent)-[:CURRENT]->(build:DeputyBuild)
 MATCH (agent:BedrockAgent {build: build.id, arn: $agent})
 MATCH (principal:DeputyNode {build: build.id})
 WHERE principal:User OR principal:Role
-MATCH p = ANY SHORTEST (principal) ((u)-[:CAN_ASSUME]->(v))* (w)-[configure:CAN_CONFIGURE_AGENT]->(agent)
+MATCH p = ANY SHORTEST (principal) ((u)-[s]->(v) WHERE type(s) = 'CAN_ASSUME'
+    OR (coalesce(s.escalation, false) AND (v:User OR v:Role OR v:EscalatedPrincipal)))* (w)-[configure:CAN_CONFIGURE_AGENT]->(agent)
 RETURN
   principal.arn AS principal,
   labels(principal)[1] AS principal_label,

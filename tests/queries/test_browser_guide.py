@@ -29,6 +29,9 @@ ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = ROOT / "scripts" / "make_browser_guide.py"
 GUIDE = ROOT / "neo4j" / "browser" / "guide.html"
 STYLE = ROOT / "neo4j" / "browser" / "deputygraph.grass"
+# The final RETURN of a graph variant: a path, or node and relationship lists.
+GRAPH_RETURN_PATH = "RETURN p"
+GRAPH_RETURN_LISTS = "RETURN path_nodes, path_rels"
 EXAMPLE = ROOT / "examples" / "shared-hr-agent"
 
 # No agent version of the example applies its guardrail, so no guardrail is in use.
@@ -156,13 +159,17 @@ def test_guide_sets_every_parameter() -> None:
                 assert cypher_value(match.group(2)) == parameter.default, match.group(0)
 
 
-def test_guide_graph_variants_return_p() -> None:
+def graph_return(block: str) -> str | None:
+    return next((end for end in (GRAPH_RETURN_PATH, GRAPH_RETURN_LISTS) if block.endswith(end)), None)
+
+
+def test_guide_graph_variants_return_paths() -> None:
     slides = read_slides()
     for name, query in queries().items():
         body = query_body(query.text)
-        variants = [block for block in slides[name].blocks if block.endswith("RETURN p")]
+        variants = [block for block in slides[name].blocks if graph_return(block)]
         assert len(variants) == 1, f"slide {name} has {len(variants)} graph variants"
-        head = variants[0].removesuffix("RETURN p")
+        head = variants[0].removesuffix(str(graph_return(variants[0])))
         assert body.startswith(head), f"the graph variant of {name} changes more than the final RETURN"
 
 
@@ -220,10 +227,15 @@ def test_guide_queries_run_on_example(neo4j_store: GraphStore) -> None:
         table, _, _ = neo4j_store.driver.execute_query(
             query_body(query.text), parameters, database_=neo4j_store.database
         )
-        graph_query = next(block for block in blocks if block.endswith("RETURN p"))
+        graph_query = next(block for block in blocks if graph_return(block))
         graph, _, _ = neo4j_store.driver.execute_query(graph_query, parameters, database_=neo4j_store.database)
 
         if name not in EMPTY_ON_EXAMPLE:
             assert table, f"{name} returned no rows on the example with the guide's parameters {parameters}"
         assert len(graph) == len(table), name
-        assert all(isinstance(record["p"], GraphPath) for record in graph), name
+        if graph_query.endswith(GRAPH_RETURN_PATH):
+            assert all(isinstance(record["p"], GraphPath) for record in graph), name
+        else:
+            assert all(
+                record["path_nodes"] and len(record["path_rels"]) == len(record["path_nodes"]) - 1 for record in graph
+            ), name
