@@ -22,6 +22,12 @@ stop_neo4j() {
 trap stop_neo4j EXIT
 bash scripts/neo4j.sh wait
 
+# The HTML report test renders in headless Chromium. It skips without Chromium, except
+# under CI, so a CI machine that runs as root with apt gets Debian's package here.
+if [ -n "${CI:-}" ] && ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
 bin="$root/.venv/bin"
 "$bin/ruff" check .
 "$bin/ruff" format --check .
