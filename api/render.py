@@ -56,12 +56,12 @@ def path_lines(
 
 
 def _node(result: dict[str, Any], arn: str) -> dict[str, Any]:
-    """A node of an analysis result, from its `nodes` table."""
+    """Look up a node of an analysis result in its `nodes` table."""
     return {"arn": arn, **result["nodes"][arn]}
 
 
 def _expand(result: dict[str, Any], path: dict[str, Any]) -> dict[str, Any]:
-    """A path of an analysis result with its edge references replaced by the edges and their nodes."""
+    """Replace a path's edge references with the edges and their nodes."""
     edges = [result["edges"][edge_id] for edge_id in path["edges"]]
     arns = [path["from"], *(edge["to"] for edge in edges)]
     return {**path, "nodes": [_node(result, arn) for arn in arns], "edges": edges}

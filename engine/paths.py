@@ -94,7 +94,7 @@ class _State:
     through_agent: bool
 
 
-# How a move changes the walk's state besides its node.
+# Move modes: the change a move makes to the walk's state besides its node.
 KEEP = 0
 INTO_AGENT = 1  # the walk is now inside an invoked agent
 INTO_WEAK = 2  # the walk now uses an agent's own execution role
