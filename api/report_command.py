@@ -69,4 +69,5 @@ def run_report(args: argparse.Namespace) -> None:
         sys.stdout.write(text)
     else:
         _write(Path(args.out), text)
-        progress(f"wrote {args.out} ({len(text.encode())} bytes, {report['summary']['findings']} findings)")
+        count = report["summary"]["findings"]
+        progress(f"wrote {args.out} ({len(text.encode())} bytes, {count} finding{'' if count == 1 else 's'})")

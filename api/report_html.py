@@ -156,7 +156,8 @@ def render_html(report: dict[str, Any]) -> str:
         "</header><main>",
         '<section id="summary"><h2>Summary</h2>',
         f'<div class="cards">{cards}</div>',
-        f'<p class="facts">{summary["findings"]} findings. {summary["invokers"]} principals can invoke '
+        f'<p class="facts">{summary["findings"]} finding{"" if summary["findings"] == 1 else "s"}. '
+        f"{summary['invokers']} principals can invoke "
         f"{summary['agent_aliases']} aliases of {summary['agents']} agents in {summary['accounts']} account(s).</p>",
         "</section>",
     ]

@@ -107,7 +107,8 @@ def run_store_command(args: argparse.Namespace) -> tuple[Any, str]:
             result = _build_json(record)
             text = (
                 f"build {record.build_id} is current: {record.nodes} nodes, "
-                f"{record.relationships} relationships and {len(findings)} findings from {record.snapshot}"
+                f"{record.relationships} relationships and {len(findings)} "
+                f"finding{'' if len(findings) == 1 else 's'} from {record.snapshot}"
             )
             return result, text
         if args.command == "builds":

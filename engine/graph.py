@@ -197,6 +197,7 @@ class _Builder:
         self._add_action_group_calls()
         self._add_knowledge_base_retrieval()
         self._note_missing_policies()
+        self._note_missing_resources()
         self._mark_service_only_roles()
         logger.info(
             "built graph: %s nodes, %s edges, %s policy evaluations (%s taken from the cache)",
@@ -960,6 +961,30 @@ class _Builder:
             f"action group {data.get('name')} of agent {agent_arn} calls {function_arn}, which the snapshot "
             "does not hold: what the function's role reaches is not analysed"
         )
+
+    def _note_missing_resources(self) -> None:
+        """Name the execution roles and knowledge-base buckets that the graph links to but the snapshot lacks.
+
+        Such a role has no permission edges, so no path goes on from it, and such a bucket
+        is known only by its ARN; the output must say so rather than show less reach.
+        """
+        for source, target, rel in sorted(self.graph.edges(keys=True)):
+            holder = self.graph.nodes[source]
+            if rel == Rel.HAS_EXECUTION_ROLE and self.authorizer.role(target) is None:
+                kind = {
+                    Label.LAMBDA_FUNCTION: "Lambda function",
+                    Label.AGENT_VERSION: "agent version",
+                    Label.KNOWLEDGE_BASE: "knowledge base",
+                }.get(holder["label"], str(holder["label"]))
+                self.notes.append(
+                    f"execution role {target} of {kind} {holder.get('name') or source} is not in the snapshot: "
+                    "what that role reaches is not analysed"
+                )
+            elif rel == Rel.INGESTS_FROM and self.graph.nodes[target].get("in_inventory") is False:
+                self.notes.append(
+                    f"bucket {target}, which data source {holder.get('name') or source} ingests from, is not in "
+                    "the snapshot: its tags and bucket policy are not analysed"
+                )
 
     def _note_missing_policies(self) -> None:
         """Name the principals whose attached or boundary policies the snapshot lacks."""

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from neo4j.exceptions import Neo4jError, ServiceUnavailable
+from neo4j.exceptions import ConfigurationError, Neo4jError, ServiceUnavailable
 
 from engine.errors import DeputyError
 from engine.graph import DeputyGraph
@@ -104,6 +104,10 @@ class Neo4jSettings:
             password=os.environ.get("NEO4J_PASSWORD", ""),
             database=os.environ.get("NEO4J_DATABASE", DEFAULT_DATABASE),
         )
+
+
+# The URI schemes of the Neo4j Python driver's Bolt connections; `http` is not one.
+BOLT_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +193,16 @@ class GraphStore:
         """Open a driver and check that the server responds. Raise StoreError with the fix if not."""
         if not settings.password:
             raise StoreError("NEO4J_PASSWORD is not set; export the password of the Neo4j user")
-        driver = GraphDatabase.driver(settings.uri, auth=(settings.user, settings.password))
+        scheme = settings.uri.partition("://")[0] if "://" in settings.uri else ""
+        if scheme not in BOLT_SCHEMES:
+            raise StoreError(
+                f"NEO4J_URI {settings.uri!r} is invalid; use a Bolt URI such as {DEFAULT_URI} "
+                f"(schemes: {', '.join(BOLT_SCHEMES)})"
+            )
+        try:
+            driver = GraphDatabase.driver(settings.uri, auth=(settings.user, settings.password))
+        except (ConfigurationError, ValueError) as error:
+            raise StoreError(f"NEO4J_URI {settings.uri!r} is invalid: {error}") from error
         try:
             driver.verify_connectivity()
         except (ServiceUnavailable, Neo4jError, OSError, ValueError) as error:

@@ -81,13 +81,14 @@ def find_all(
         elapsed = time.perf_counter() - started
         logger.info("rule %s: %s findings in %.2f s", rule_id, len(found), elapsed)
         if progress is not None:
-            progress(f"{rule_id} {RULES_BY_ID[rule_id].name}: {len(found)} findings in {elapsed:.1f} s")
+            noun = "finding" if len(found) == 1 else "findings"
+            progress(f"{rule_id} {RULES_BY_ID[rule_id].name}: {len(found)} {noun} in {elapsed:.1f} s")
         findings += found
     if previous is not None:
         found = drift_findings(
             rows_from_graph(previous), rows_from_graph(deputy), previous_label=previous.snapshot.path
         )
         if progress is not None:
-            progress(f"DG011 agent-drift: {len(found)} findings")
+            progress(f"DG011 agent-drift: {len(found)} finding{'' if len(found) == 1 else 's'}")
         findings += found
     return sort_findings(findings)

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shared-hr-agent"
 ACCOUNT = "111122223333"
 ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
@@ -249,3 +251,13 @@ def test_context_keys_merge_case_insensitively() -> None:
         "AWS:sourceip=192.0.2.2",
     )
     assert result["decision"] == "deny"
+
+
+def test_invalid_neo4j_uri_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEO4J_PASSWORD", "unused")
+    for uri in ("notauri", "http://127.0.0.1:1"):
+        monkeypatch.setenv("NEO4J_URI", uri)
+        result = deputy("builds")
+        assert result.returncode == 2
+        assert result.stderr.count("\n") == 1
+        assert f"NEO4J_URI {uri!r} is invalid" in result.stderr

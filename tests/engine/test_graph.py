@@ -343,3 +343,17 @@ def test_edge_lists_conditional_actions() -> None:
     assert data["conditional"] is False
     assert data["conditional_actions"] == ["s3:DeleteObject"]
     assert data["reason"].endswith("; s3:DeleteObject only if Bool aws:MultiFactorAuthPresent = true")
+
+
+def test_missing_execution_role_is_noted() -> None:
+    # The function's role is not in the snapshot, so no path goes on from it; the output
+    # must say so instead of only showing less reach.
+    snapshot = agent_snapshot(bedrock_may_invoke())
+    del snapshot.accounts[A].roles[f"arn:aws:iam::{A}:role/fn-role"]
+    deputy = build_graph(snapshot)
+    assert reached(snapshot) == set()
+    assert (
+        f"execution role arn:aws:iam::{A}:role/fn-role of Lambda function fn is not in the snapshot: "
+        "what that role reaches is not analysed"
+    ) in deputy.notes
+    assert not any("execution role" in note for note in build_graph(agent_snapshot(bedrock_may_invoke())).notes)
