@@ -253,7 +253,13 @@ class _PassResult:
 
 
 def _run_passes(
-    deputy: DeputyGraph, principal: str, *, agents: bool, functions: bool, escalation: bool = True
+    deputy: DeputyGraph,
+    principal: str,
+    *,
+    agents: bool,
+    functions: bool,
+    escalation: bool = True,
+    via_agent: str | None = None,
 ) -> list[_PassResult]:
     """Walk from a principal in each of the four passes.
 
@@ -266,7 +272,7 @@ def _run_passes(
     results: list[_PassResult] = []
     for allow_weak, allow_conditional in PASSES:
         walk = _Walk(agents, functions, allow_weak, allow_conditional, escalation)
-        own, entries = _walk_to_entries(deputy, principal, walk)
+        own, entries = _walk_to_entries(deputy, principal, walk, via_agent)
         agent: dict[_Key, _Found] = {}
         if entries:
             table = _entry_table(deputy, walk, {node: (len(path), state) for node, (path, state) in entries.items()})
@@ -283,12 +289,13 @@ def _run_passes(
 
 
 def _walk_to_entries(
-    deputy: DeputyGraph, start: str, walk: _Walk
+    deputy: DeputyGraph, start: str, walk: _Walk, via_agent: str | None = None
 ) -> tuple[dict[_Key, _Found], dict[str, tuple[tuple[Step, ...], _State]]]:
     """Walk breadth-first from a node up to the steps that invoke an alias or a function.
 
     Returns what was reached on the way, and for each alias or function invoked the path
-    to it (ending with the invoking step) and the walk state there.
+    to it (ending with the invoking step) and the walk state there. With `via_agent` (an
+    agent ARN) only that agent's aliases are entered.
     """
     origin = _State(start, False, False)
     parents: dict[_State, tuple[_State, Step] | None] = {origin: None}
@@ -312,6 +319,12 @@ def _walk_to_entries(
                     continue
                 following = _after(state, move)
                 if move.entry and cut:
+                    if (
+                        via_agent is not None
+                        and move.step.rel == Rel.CAN_INVOKE_AGENT
+                        and deputy.graph.nodes[move.step.target].get("agent") != via_agent
+                    ):
+                        continue
                     if move.step.target not in entries:
                         prefix = prefix if prefix is not None else tuple(_steps_to(parents, state))
                         entries[move.step.target] = ((*prefix, move.step), following)
@@ -447,7 +460,9 @@ def reach_from(
     return sorted(reaches, key=lambda reach: (reach.target, reach.access))
 
 
-def blast_radius(deputy: DeputyGraph, principal: str, *, sensitive_only: bool = True) -> list[Reach]:
+def blast_radius(
+    deputy: DeputyGraph, principal: str, *, sensitive_only: bool = True, via_agent: str | None = None
+) -> list[Reach]:
     """Every (sensitive) target a principal reaches, each flagged when it is a confused deputy.
 
     A target is a confused deputy when a path through an agent reaches it and the
@@ -455,11 +470,15 @@ def blast_radius(deputy: DeputyGraph, principal: str, *, sensitive_only: bool = 
     a conditional one while the strongest path through the agent is unconditional. Then
     that path through the agent is the one shown, even where invoking a Lambda function
     directly would be shorter. Otherwise the path is the one `reach_from` chooses.
+
+    With `via_agent` (an agent ARN), the paths through an agent are those whose first
+    invoked alias belongs to that agent, so every confused deputy through it is found,
+    not only those where it gives the shortest path.
     """
     if principal not in deputy.graph:
         return []
     nodes = deputy.graph.nodes
-    results = _run_passes(deputy, principal, agents=True, functions=True)
+    results = _run_passes(deputy, principal, agents=True, functions=True, via_agent=via_agent)
     direct_results = _run_passes(deputy, principal, agents=False, functions=False)
     result: list[Reach] = []
     for key in sorted(_reached_keys(results)):

@@ -362,7 +362,7 @@ def twin_confused_deputy_paths(deputy: DeputyGraph, params: dict[str, Any]) -> l
     for principal in invokers(deputy):
         if params["invoker"] and principal != params["invoker"]:
             continue
-        for reach in blast_radius(deputy, principal):
+        for reach in blast_radius(deputy, principal, via_agent=params["agent"] or None):
             if not reach.confused_deputy or (params["resource"] and reach.target != params["resource"]):
                 continue
             agents = {deputy.graph.nodes[step.target].get("agent") for step in reach.steps}

@@ -118,7 +118,7 @@ class EmbeddedView:
         for principal in invokers(self.deputy):
             if invoker and principal != invoker:
                 continue
-            for reach in blast_radius(self.deputy, principal):
+            for reach in blast_radius(self.deputy, principal, via_agent=agent or None):
                 if not reach.confused_deputy or (resource and reach.target != resource):
                     continue
                 versions = [node for node in reach.nodes if graph.nodes[node]["label"] == Label.AGENT_VERSION]

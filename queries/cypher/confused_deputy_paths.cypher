@@ -75,6 +75,9 @@ CALL (start, walk, kind) {
     )*
     (i)-[invoke:CAN_INVOKE_AGENT]->(alias:AgentAlias)
     WHERE (i:User OR i:Role OR i:EscalatedPrincipal) AND (walk.conditional OR NOT coalesce(invoke.conditional, false)))
+  // With an agent given, the first alias the path invokes must be one of that agent's.
+  WITH start, walk, kind, pre, alias
+  WHERE $agent = '' OR [n IN nodes(pre) WHERE n:AgentAlias][0].agent = $agent
   MATCH post = ANY SHORTEST ((alias)
     ((c)-[s]->(d) WHERE
       (walk.conditional OR NOT coalesce(s.conditional, false)) AND (

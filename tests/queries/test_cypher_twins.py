@@ -153,3 +153,15 @@ def test_generated_graph_other_queries(neo4j_store: GraphStore, generated: Deput
         compare(neo4j_store, generated, "blast_radius_agent", {"agent": agent})
     compare(neo4j_store, generated, "who_can_modify_guardrail", {})
     compare(neo4j_store, generated, "lambda_role_reach", {})
+
+
+def test_confused_deputies_through_each_agent(neo4j_store: GraphStore, example: DeputyGraph) -> None:
+    # The helpdesk agent's execution role reads acme-hr-policies (a weak path). The HR agent
+    # gives alice a shorter path there, but filtering by the helpdesk agent still finds it.
+    helpdesk = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent/M3ITHD8P5W"
+    neo4j_store.load(example)  # the generated account's build may be current by now
+    rows = compare(neo4j_store, example, "confused_deputy_paths", {"agent": helpdesk})
+    assert (ALICE, "arn:aws:s3:::acme-hr-policies", "read", True, False) in {row[:5] for row in rows}
+    for agent in (helpdesk, HR_AGENT):
+        for row in compare(neo4j_store, example, "confused_deputy_paths", {"agent": agent, "invoker": ALICE}):
+            assert row[0] == ALICE
