@@ -229,6 +229,9 @@ class GraphStore:
         statements = [
             f"CREATE CONSTRAINT deputy_node_key IF NOT EXISTS FOR (n:{NODE_LABEL}) REQUIRE (n.build, n.arn) IS UNIQUE",
             "CREATE CONSTRAINT deputy_build_id IF NOT EXISTS FOR (b:DeputyBuild) REQUIRE b.id IS UNIQUE",
+            # Without it, two swaps that MERGE the pointer at once can create two pointer
+            # nodes, and readers then see two current builds.
+            "CREATE CONSTRAINT deputy_current_name IF NOT EXISTS FOR (c:DeputyCurrent) REQUIRE c.name IS UNIQUE",
             f"CREATE INDEX deputy_node_build IF NOT EXISTS FOR (n:{NODE_LABEL}) ON (n.build)",
             f"CREATE INDEX deputy_node_arn IF NOT EXISTS FOR (n:{NODE_LABEL}) ON (n.arn)",
             f"CREATE INDEX deputy_finding_build IF NOT EXISTS FOR (f:{FINDING_LABEL}) ON (f.build)",
@@ -457,12 +460,16 @@ class GraphStore:
                 SET b.status = $succeeded, b.finished_at = $finished, b.nodes = $nodes,
                     b.relationships = $relationships, b.attack_paths = $attack_paths
                 MERGE (c:DeputyCurrent {name: 'current'})
+                // Writing the pointer node first takes its write lock, so two swaps at once
+                // run one after the other and never leave two CURRENT relationships.
+                SET c.swapping = $id
                 WITH b, c
                 OPTIONAL MATCH (c)-[old:CURRENT]->()
                 DELETE old
                 WITH DISTINCT b, c
                 CREATE (c)-[:CURRENT]->(b)
                 SET c.build = b.id
+                REMOVE c.swapping
                 """,
                 id=build_id,
                 succeeded=SUCCEEDED,
