@@ -113,7 +113,7 @@ def analyze_text(result: dict[str, Any]) -> str:
 
 
 def findings_summary_lines(findings: list[dict[str, Any]]) -> list[str]:
-    """One line per finding, most severe first; `deputy report` gives the evidence and the fixes."""
+    """Build one line per finding, most severe first. `deputy report` gives the evidence and the fixes."""
     if not findings:
         return ["", "Findings: none"]
     counts: dict[str, int] = {}

@@ -966,7 +966,7 @@ class _Builder:
         """Name the execution roles and knowledge-base buckets that the graph links to but the snapshot lacks.
 
         Such a role has no permission edges, so no path goes on from it, and such a bucket
-        is known only by its ARN; the output must say so rather than show less reach.
+        is known only by its ARN. The notes name them, so that fewer paths are not read as less reach.
         """
         for source, target, rel in sorted(self.graph.edges(keys=True)):
             holder = self.graph.nodes[source]

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.graph import DeputyGraph
 from engine.model import ACT_AS_RELS, ESCALATION_RELS, Label, Rel
@@ -40,6 +40,8 @@ TERMINAL_RELS = {
     Rel.CAN_CALL: "call",
     Rel.CAN_MODIFY_GUARDRAIL: "modify",
 }
+_Node = TypeVar("_Node")  # a walk state, or a node id where the walk has no state
+
 PRINCIPAL_LABELS = {Label.USER, Label.ROLE, Label.ESCALATED_PRINCIPAL}
 
 
@@ -174,7 +176,7 @@ def _structural_move(label: str, rel: str, data: dict[str, Any]) -> tuple[int, s
 
 
 def _after(state: _State, move: _Move) -> _State:
-    """The walk's state after a move that does not end it."""
+    """Return the walk's state after a move that does not end it."""
     if move.mode == INTO_AGENT:
         return _State(move.step.target, state.weak, True)
     if move.mode == INTO_WEAK:
@@ -202,7 +204,7 @@ class _Walk:
     escalation: bool = True
 
     def permits(self, move: _Move, weak: bool) -> bool:
-        """Whether this pass may take the move, reaching a state whose weak flag is `weak`."""
+        """Tell whether this pass may take the move, reaching a state whose weak flag is `weak`."""
         if move.conditional and not self.conditional:
             return False
         if weak and not self.weak:
@@ -246,7 +248,7 @@ _EntryTable = dict[tuple[str, str, bool], tuple[str, tuple[Step, ...], bool]]
 
 @dataclass(slots=True)
 class _PassResult:
-    """What one pass reached without and with an agent on the way."""
+    """The targets one pass reached, without and with an agent on the way."""
 
     own: dict[_Key, _Found]
     agent: dict[_Key, _Found]
@@ -337,7 +339,7 @@ def _walk_to_entries(
 
 
 def _entry_table(deputy: DeputyGraph, walk: _Walk, entries: dict[str, tuple[int, _State]]) -> _EntryTable:
-    """The cached multi-source walk from aliases and functions entered at the given distances."""
+    """Return the cached multi-source walk from aliases and functions entered at the given distances."""
     key = (walk, frozenset((node, distance) for node, (distance, _) in entries.items()))
     cache = deputy.path_cache
     with _CACHE_LOCK:
@@ -393,7 +395,8 @@ def _walk_from_entries(deputy: DeputyGraph, walk: _Walk, entries: dict[str, tupl
     return table
 
 
-def _steps_to(parents: dict[_State, tuple[_State, Step] | None], state: _State) -> list[Step]:
+def _steps_to(parents: Mapping[_Node, tuple[_Node, Step] | None], state: _Node) -> list[Step]:
+    """Follow a breadth-first walk's parent links back from `state` and return the steps in order."""
     steps: list[Step] = []
     entry = parents[state]
     while entry is not None:
@@ -404,7 +407,7 @@ def _steps_to(parents: dict[_State, tuple[_State, Step] | None], state: _State) 
 
 
 def _choose(result: _PassResult, key: _Key) -> _Found | None:
-    """The shorter of a pass's two paths to one (target, access); a path through an agent wins a tie."""
+    """Return the shorter of a pass's two paths to one (target, access). A path through an agent wins a tie."""
     own = result.own.get(key)
     agent = result.agent.get(key)
     if own is None or (agent is not None and agent.length <= own.length):
@@ -443,7 +446,7 @@ def _first_choice(results: list[_PassResult], key: _Key) -> _Found:
 def reach_from(
     deputy: DeputyGraph, principal: str, *, agents: bool = True, functions: bool = True, escalation: bool = True
 ) -> list[Reach]:
-    """Every target a principal reaches, with one explaining path for each (target, access).
+    """Return every target a principal reaches, with one explaining path for each (target, access).
 
     The path is chosen in four passes, each a breadth-first walk: strong paths over
     unconditional edges, strong paths over any edge, then the same two allowing the
@@ -533,7 +536,7 @@ def invocable_aliases(deputy: DeputyGraph, principal: str) -> list[Reach]:
             for move in _moves(deputy, node):
                 rel, target = move.step.rel, move.step.target
                 if rel == Rel.CAN_INVOKE_AGENT and target not in best:
-                    prefix = prefix if prefix is not None else _assume_steps(parents, node)
+                    prefix = prefix if prefix is not None else tuple(_steps_to(parents, node))
                     path = (*prefix, move.step)
                     conditional = any(step.properties.get("conditional") for step in path)
                     best[target] = Reach(principal, target, "invoke", path, True, False, conditional)
@@ -542,16 +545,6 @@ def invocable_aliases(deputy: DeputyGraph, principal: str) -> list[Reach]:
                     next_frontier.append(target)
         frontier = next_frontier
     return sorted(best.values(), key=lambda reach: reach.target)
-
-
-def _assume_steps(parents: dict[str, tuple[str, Step] | None], node: str) -> tuple[Step, ...]:
-    steps: list[Step] = []
-    entry = parents[node]
-    while entry is not None:
-        previous, step = entry
-        steps.append(step)
-        entry = parents[previous]
-    return tuple(reversed(steps))
 
 
 NODE_ACCESS = {

@@ -346,8 +346,8 @@ def test_edge_lists_conditional_actions() -> None:
 
 
 def test_missing_execution_role_is_noted() -> None:
-    # The function's role is not in the snapshot, so no path goes on from it; the output
-    # must say so instead of only showing less reach.
+    # The function's role is not in the snapshot, so no path goes on from it. A note names
+    # the role, so that fewer paths are not read as less reach.
     snapshot = agent_snapshot(bedrock_may_invoke())
     del snapshot.accounts[A].roles[f"arn:aws:iam::{A}:role/fn-role"]
     deputy = build_graph(snapshot)
