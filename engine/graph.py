@@ -82,6 +82,7 @@ class DeputyGraph:
     # never changes after build_graph returns, so nothing in them goes stale.
     path_cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
     path_index: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    path_moves: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def node(self, node_id: str) -> dict[str, Any]:
         return dict(self.graph.nodes[node_id])

@@ -217,6 +217,49 @@ class _Walk:
         return self.escalation or rel not in ESCALATION_RELS
 
 
+def _permitted(deputy: DeputyGraph, node: str, walk: _Walk, weak: bool) -> tuple[tuple[_Move, bool], ...]:
+    """The moves a pass may take from a node in a state whose weak flag is `weak`, each with
+    the weak flag after it. Worked out once per graph, node, pass and flag."""
+    key = (node, walk, weak)
+    permitted: tuple[tuple[_Move, bool], ...] | None = deputy.path_moves.get(key)
+    if permitted is None:
+        pairs = ((move, weak or move.mode == INTO_WEAK) for move in _moves(deputy, node))
+        permitted = tuple((move, after) for move, after in pairs if walk.permits(move, after))
+        deputy.path_moves[key] = permitted
+    return permitted
+
+
+HUB_MOVES = 16
+"""A principal with at least this many steps to other identities and deputies is a hub:
+walks from other principals stop there and join the hub's own cached walk."""
+
+HUB_TABLE_CACHE_SIZE = 8192
+"""How many walks from hubs one graph keeps, oldest dropped first."""
+
+HUB_DEPTH = 32
+"""How many hub walks may wait on one another; a deeper one walks on without stopping."""
+
+_Rank = tuple[int, str]
+
+
+def _hub_rank(deputy: DeputyGraph, node: str) -> _Rank | None:
+    """A hub's rank, (onward steps, node id), or None for a node that is not a hub.
+
+    A walk from a hub stops only at hubs of a higher rank, so no two hub walks wait on
+    each other.
+    """
+    key = (node, "hub")
+    if key in deputy.path_moves:
+        rank: _Rank | None = deputy.path_moves[key]
+        return rank
+    rank = None
+    if deputy.graph.nodes[node]["label"] in PRINCIPAL_LABELS:
+        onward = sum(1 for move in _moves(deputy, node) if move.access is None)
+        rank = (onward, node) if onward >= HUB_MOVES else None
+    deputy.path_moves[key] = rank
+    return rank
+
+
 @dataclass(frozen=True, slots=True)
 class _Found:
     """One (target, access) that a pass reached, with the first path breadth-first order gave.
@@ -266,53 +309,108 @@ def _run_passes(
     """Walk from a principal in each of the four passes.
 
     Each pass is one breadth-first walk, split where it invokes an agent alias or a Lambda
-    function. The part before those steps depends on the principal and is walked every
-    time. Beyond them the walk no longer depends on who invoked, so that part is one
-    multi-source walk from the aliases and functions entered, at the distances they were
-    entered at. Its table is cached on the graph for every principal with the same entries.
+    function and where it reaches a hub principal. The part before those steps depends on
+    the principal and is walked every time. Beyond an alias or a function the walk no
+    longer depends on who invoked, so that part is one multi-source walk from the aliases
+    and functions entered, at the distances they were entered at. Its table is cached on
+    the graph for every principal with the same entries. Beyond a hub the walk is the
+    hub's own walk, also cached, joined at the distance the hub was reached at.
+
+    Joining gives the shortest paths of one whole walk: a shortest path that passes a hub
+    has a first hub, the part before it avoids hubs and is found by the principal's own
+    walk, and the part after it by the hub's.
     """
     results: list[_PassResult] = []
     for allow_weak, allow_conditional in PASSES:
         walk = _Walk(agents, functions, allow_weak, allow_conditional, escalation)
-        own, entries = _walk_to_entries(deputy, principal, walk, via_agent)
-        agent: dict[_Key, _Found] = {}
-        if entries:
-            table = _entry_table(deputy, walk, {node: (len(path), state) for node, (path, state) in entries.items()})
-            for (target, access, through_agent), (origin, suffix, weak) in table.items():
-                found = _Found(entries[origin][0], suffix, weak, through_agent)
-                if through_agent:
-                    agent[(target, access)] = found
-                    continue
-                current = own.get((target, access))
-                if current is None or found.length < current.length:
-                    own[(target, access)] = found
-        results.append(_PassResult(own, agent))
+        results.append(_one_pass(deputy, principal, walk, via_agent, depth=0))
     return results
 
 
+def _one_pass(deputy: DeputyGraph, principal: str, walk: _Walk, via_agent: str | None, *, depth: int) -> _PassResult:
+    """One pass from a principal, joined to the walks of the entries and hubs it stops at.
+
+    `depth` counts the hub walks that wait on this one; past `HUB_DEPTH` the walk stops at
+    no hub, which gives the same paths.
+    """
+    hubs_above = (_hub_rank(deputy, principal) or _NO_RANK) if depth < HUB_DEPTH else None
+    own, entries, hubs = _walk_to_entries(deputy, principal, walk, via_agent, hubs_above=hubs_above)
+    agent: dict[_Key, _Found] = {}
+    if entries:
+        table = _entry_table(deputy, walk, {node: (len(path), state) for node, (path, state) in entries.items()})
+        for (target, access, through_agent), (origin, suffix, weak) in table.items():
+            found = _Found(entries[origin][0], suffix, weak, through_agent)
+            _keep_shorter(agent if through_agent else own, (target, access), found)
+    for hub in sorted(hubs):
+        head = hubs[hub]
+        joined = _hub_table(deputy, walk, via_agent, hub, depth + 1)
+        for found_in, kept in ((joined.own, own), (joined.agent, agent)):
+            for key, found in found_in.items():
+                current = kept.get(key)
+                if current is None or len(head) + found.length < current.length:
+                    kept[key] = _Found(head + found.prefix, found.suffix, found.weak, found.through_agent)
+    return _PassResult(own, agent)
+
+
+def _keep_shorter(kept: dict[_Key, _Found], key: _Key, found: _Found) -> None:
+    current = kept.get(key)
+    if current is None or found.length < current.length:
+        kept[key] = found
+
+
+def _hub_table(deputy: DeputyGraph, walk: _Walk, via_agent: str | None, hub: str, depth: int) -> _PassResult:
+    """Return the cached pass from a hub principal, which stops only at hubs of a higher rank."""
+    key = ("hub", walk, via_agent, hub)
+    cache = deputy.path_cache
+    with _CACHE_LOCK:
+        table: _PassResult | None = cache.get(key)
+    if table is None:
+        table = _one_pass(deputy, hub, walk, via_agent, depth=depth)
+        _cache_put(cache, key, table, HUB_TABLE_CACHE_SIZE)
+    return table
+
+
+def _cache_put(cache: dict[Any, Any], key: tuple[Any, ...], value: object, size: int) -> None:
+    """Store a walk, dropping the oldest walk of the same kind (hub or entries) when `size` are kept."""
+    with _CACHE_LOCK:
+        kind = key[0] == "hub"
+        kept = [old for old in cache if (old[0] == "hub") == kind]
+        for old in kept[: max(0, len(kept) - size + 1)]:
+            del cache[old]
+        cache[key] = value
+
+
+_Entries = dict[str, tuple[tuple[Step, ...], _State]]
+_NO_RANK: _Rank = (-1, "")  # below every hub: a walk from a principal that is not a hub stops at them all
+
+
 def _walk_to_entries(
-    deputy: DeputyGraph, start: str, walk: _Walk, via_agent: str | None = None
-) -> tuple[dict[_Key, _Found], dict[str, tuple[tuple[Step, ...], _State]]]:
+    deputy: DeputyGraph, start: str, walk: _Walk, via_agent: str | None = None, *, hubs_above: _Rank | None = None
+) -> tuple[dict[_Key, _Found], _Entries, dict[str, tuple[Step, ...]]]:
     """Walk breadth-first from a node up to the steps that invoke an alias or a function.
 
-    Returns what was reached on the way, and for each alias or function invoked the path
-    to it (ending with the invoking step) and the walk state there. With `via_agent` (an
-    agent ARN) only that agent's aliases are entered.
+    Returns what was reached on the way; for each alias or function invoked, the path to
+    it (ending with the invoking step) and the walk state there; and with `hubs_above`,
+    the path to each hub of a higher rank where the walk stopped. With
+    `via_agent` (an agent ARN) only that agent's aliases are entered.
     """
     origin = _State(start, False, False)
     parents: dict[_State, tuple[_State, Step] | None] = {origin: None}
     found: dict[_Key, _Found] = {}
-    entries: dict[str, tuple[tuple[Step, ...], _State]] = {}
+    entries: _Entries = {}
+    hubs: dict[str, tuple[Step, ...]] = {}
     frontier = [origin]
     while frontier:
         next_frontier: list[_State] = []
         for state in frontier:
             prefix: tuple[Step, ...] | None = None
             cut = not state.through_agent and not state.weak
-            for move in _moves(deputy, state.node):
-                weak = state.weak or move.mode == INTO_WEAK
-                if not walk.permits(move, weak):
+            if cut and hubs_above is not None and state.node != start:
+                rank = _hub_rank(deputy, state.node)
+                if rank is not None and rank > hubs_above:
+                    hubs[state.node] = tuple(_steps_to(parents, state))
                     continue
+            for move, _ in _permitted(deputy, state.node, walk, state.weak):
                 if move.access is not None:
                     key = (move.step.target, move.access)
                     if key not in found:
@@ -335,7 +433,7 @@ def _walk_to_entries(
                     parents[following] = (state, move.step)
                     next_frontier.append(following)
         frontier = next_frontier
-    return found, entries
+    return found, entries, hubs
 
 
 def _entry_table(deputy: DeputyGraph, walk: _Walk, entries: dict[str, tuple[int, _State]]) -> _EntryTable:
@@ -346,10 +444,7 @@ def _entry_table(deputy: DeputyGraph, walk: _Walk, entries: dict[str, tuple[int,
         table: _EntryTable | None = cache.get(key)
     if table is None:
         table = _walk_from_entries(deputy, walk, entries)
-        with _CACHE_LOCK:
-            while len(cache) >= ENTRY_TABLE_CACHE_SIZE:
-                cache.pop(next(iter(cache)))
-            cache[key] = table
+        _cache_put(cache, key, table, ENTRY_TABLE_CACHE_SIZE)
     return table
 
 
@@ -375,10 +470,7 @@ def _walk_from_entries(deputy: DeputyGraph, walk: _Walk, entries: dict[str, tupl
         next_frontier: list[_State] = []
         for state in frontier:
             steps: list[Step] | None = None
-            for move in _moves(deputy, state.node):
-                weak = state.weak or move.mode == INTO_WEAK
-                if not walk.permits(move, weak):
-                    continue
+            for move, _ in _permitted(deputy, state.node, walk, state.weak):
                 if move.access is not None:
                     target_key = (move.step.target, move.access, state.through_agent)
                     if target_key not in table:

@@ -49,11 +49,14 @@ def plain_moves(deputy: DeputyGraph, node: str, weak: bool, through: bool) -> It
     label = deputy.graph.nodes[node]["label"]
     for _, target, rel, data in deputy.graph.out_edges(node, keys=True, data=True):
         conditional = bool(data.get("conditional"))
-        if label in ("User", "Role"):
+        if label in ("User", "Role", "EscalatedPrincipal"):
             if rel in ENDINGS:
                 yield target, ENDINGS[rel], weak, through, conditional
             elif rel in ("CAN_ASSUME", "CAN_INVOKE_FUNCTION", "CAN_INVOKE_AGENT"):
                 yield target, None, weak, through or rel == "CAN_INVOKE_AGENT", conditional
+            elif data.get("escalation"):
+                # An escalation edge marked weak works only through an agent's own execution role.
+                yield target, None, weak or bool(data.get("weak")), through, conditional
         elif (label, rel) == ("ActionGroup", "CALLS_FUNCTION"):
             if data.get("invocable"):
                 yield target, None, weak, through, conditional
@@ -87,7 +90,12 @@ def plain_walk(deputy: DeputyGraph, principal: str) -> list[Summary]:
     return passes
 
 
-def test_split_walk_matches_plain_walk(generated: DeputyGraph) -> None:
+@pytest.mark.parametrize("hub_moves", [paths.HUB_MOVES, 1])
+def test_split_walk_matches_plain_walk(generated: DeputyGraph, hub_moves: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a hub threshold of 1 nearly every principal is a hub, so most paths are joined at one."""
+    monkeypatch.setattr(paths, "HUB_MOVES", hub_moves)
+    generated.path_cache.clear()
+    generated.path_moves.clear()
     principals = sorted(n for n, d in generated.graph.nodes(data=True) if d["label"] in ("User", "Role"))
     assert len(paths.invokers(generated)) >= 10
     compared = 0
@@ -110,8 +118,11 @@ def test_split_walk_matches_plain_walk(generated: DeputyGraph) -> None:
     walk = paths._Walk(agents=True, functions=True, weak=True, conditional=True)
     distances = [{len(path) for path, _ in paths._walk_to_entries(generated, p, walk)[1].values()} for p in principals]
     assert sum(len(found) > 1 for found in distances) >= 2
-    # Principals with the same entries into agents share cached walks.
-    assert 0 < len(generated.path_cache) < len(principals)
+    # Principals with the same entries into agents share cached walks, and walks join hubs.
+    entry_tables = [key for key in generated.path_cache if key[0] != "hub"]
+    assert 0 < len(entry_tables) < len(principals)
+    joined = {key[3] for key in generated.path_cache if key[0] == "hub"}
+    assert len(joined) >= (1 if hub_moves == paths.HUB_MOVES else 50)
 
 
 def test_invokers_match_alias_reach(generated: DeputyGraph) -> None:
