@@ -22,18 +22,24 @@ Three kinds of targets:
   group gives a member's permissions, `GROUP_ARN#member`, and removing a boundary gives
   the principal's own policies without it, `PRINCIPAL_ARN#no-boundary`.
 
-A policy write counts only when the caller can act as the principal it writes: itself,
-or a user or role it reaches through `CAN_ASSUME` and the other escalation edges. An
-`EscalatedPrincipal` carries no principal ARN or tags, so a condition on them is
-unknowable there and makes its edges conditional.
+A policy write gives an exact edge only when someone can both make the write and act as
+the principal written: the caller on itself or on a user or role it reaches through
+`CAN_ASSUME` and the other escalation edges, with the edge leaving the caller; or a
+principal that reaches the caller that way, on itself or on a principal it alone acts as,
+with the edge leaving that principal. A write on another user is also a potential edge
+from the caller, since whoever also holds that user's access keys or password gains what
+the write gives, and a snapshot does not record who has them. An `EscalatedPrincipal`
+carries no principal ARN or tags, so a condition on them is unknowable there and makes
+its edges conditional.
 
 A technique that needs an existing resource the snapshot has no inventory of (an
 instance, a stack, a development endpoint, a notebook, an event source, a cluster, a
 console password, a second policy version) gives a *potential* edge whose `potential`
 property states that assumption; `build_graph(..., potential=False)` leaves them out.
 
-Not modelled here: a policy write by one principal on a principal that only another
-principal of the same walk can act as; the two-access-key limit of a user; the
+Not modelled here: a write that helps a principal reaching the caller only through an
+agent (its edge leaves the caller as a potential one); writes found by walking edges that
+other writes add; the two-access-key limit of a user; the
 `sts:AssumeRole` decision after a trust policy is rewritten (the SCPs and boundary are
 not checked for it); policy writes and group changes made by an `EscalatedPrincipal`;
 passing a new role to an existing Lambda function; pointing an action group at an
@@ -749,8 +755,48 @@ class EscalationRules:
         `acts_as` contains the users and roles the caller reaches through act-as edges; the
         caller itself is always included and tried first.
         """
-        statements = self.authorizer.identity_statements(node_id)
         arns = [node_id, *sorted(set(acts_as) - {node_id})]
+        return self._writes(node_id, principal, arns, source=node_id)
+
+    def helped_edges(
+        self, node_id: str, principal: RequestPrincipal, helped: str, acts_as: Iterable[str]
+    ) -> list[EscalationEdge]:
+        """Edges from a principal that can act as the caller, for writes on principals only it acts as.
+
+        `helped` reaches the caller through act-as edges, and `acts_as` contains the users
+        and roles `helped` acts as that the caller does not. The caller's policies decide the
+        write; the principal it gives is one that `helped` can act as, so the edge leaves
+        from `helped`.
+        """
+        arns = [helped, *sorted(set(acts_as) - {helped})]
+        return self._writes(node_id, principal, arns, source=helped)
+
+    def credential_edges(
+        self, node_id: str, principal: RequestPrincipal, acts_as: Iterable[str]
+    ) -> list[EscalationEdge]:
+        """Potential edges for writes on users the caller does not act as.
+
+        A user's access keys and console password are not in a snapshot, so a caller that
+        may rewrite another user's policies or groups escalates if it also holds that user's
+        credentials: the edge is potential and says so.
+        """
+        if not self.potential:
+            return []
+        account = principal.account
+        skip = set(acts_as) | {node_id}
+        users = sorted(user.arn for user in self.authorizer.users() if user.account == account and user.arn not in skip)
+        return self._writes(node_id, principal, users, source=node_id, credentials=True)
+
+    def _writes(
+        self,
+        node_id: str,
+        principal: RequestPrincipal,
+        arns: list[str],
+        *,
+        source: str,
+        credentials: bool = False,
+    ) -> list[EscalationEdge]:
+        statements = self.authorizer.identity_statements(node_id)
         subjects = [r for r in (self.authorizer.user(a) or self.authorizer.role(a) for a in arns) if r is not None]
         edges: list[EscalationEdge] = []
         reached: set[tuple[Rel, str]] = set()
@@ -758,22 +804,22 @@ class EscalationRules:
             actions = [action for action in write.actions if _may_allow(statements, action)]
             for subject in subjects if actions else []:
                 for resource, virtual in self._write_targets(write, subject):
-                    if (write.rel, virtual.node_id) in reached:
+                    if (write.rel, virtual.node_id) in reached or not _may_cover(statements, tuple(actions), resource):
                         continue
                     granted = self._write_decisions(principal, actions, subject, resource)
                     if not granted:
                         continue
                     reached.add((write.rel, virtual.node_id))
                     edge = EscalationEdge(
-                        source=node_id,
+                        source=source,
                         target=virtual.node_id,
                         rel=write.rel,
                         tag=write.tag,
                         sentence=write.sentence,
                         granted=tuple(granted),
                         conditional=all(e.decision is Decision.CONDITIONAL for _, e in granted),
-                        potential=write.potential,
-                        note=None if subject.arn == node_id else f"acting as {subject.arn}",
+                        potential=_credentials(subject.arn) if credentials else write.potential,
+                        note=None if credentials else _write_note(node_id, source, subject.arn),
                         virtual=virtual,
                     )
                     edges.append(edge)
@@ -868,6 +914,22 @@ class EscalationRules:
         self.virtuals[virtual.node_id] = virtual
         self.authorizer.add_virtual_principal(virtual.node_id, virtual.statements, virtual.boundary)
         return virtual
+
+
+def _credentials(user: str) -> str:
+    return (
+        f"assumes the caller also has the access keys or console password of {user}, or of another user "
+        "it may rewrite; the snapshot does not record who has a user's credentials"
+    )
+
+
+def _write_note(writer: str, source: str, subject: str) -> str | None:
+    """Say whose policies allow the write and on which principal, where that is not the edge's source."""
+    if writer == source:
+        return None if subject == source else f"acting as {subject}"
+    if subject == source:
+        return f"through {writer}, whose policies allow the write"
+    return f"through {writer}, whose policies allow the write, acting as {subject}"
 
 
 def _may_allow(statements: Iterable[Statement], action: str) -> bool:

@@ -827,8 +827,16 @@ class _Builder:
             if node_id in unbounded or not rules.may_write(node_id):
                 continue
             acts_as = self._acts_as(node_id)
-            if len(acts_as) > 1:
-                for edge in rules.write_edges(node_id, principal, acts_as):
+            edges = rules.write_edges(node_id, principal, acts_as) if len(acts_as) > 1 else []
+            # A principal that can act as the writer gains what the writer gives it, or a
+            # principal that it alone acts as.
+            for helped in sorted(self._acting_as(node_id) - {node_id}):
+                edges += rules.helped_edges(node_id, principal, helped, self._acts_as(helped) - acts_as)
+            edges += rules.credential_edges(node_id, principal, acts_as)
+            for edge in edges:
+                # The first edge of a kind between two nodes is the strongest: exact writes
+                # come before the potential ones.
+                if not self.graph.has_edge(edge.source, edge.target, key=edge.rel):
                     self._escalation_edge(edge)
         for virtual in list(rules.virtuals.values()):
             if virtual.node_id not in self.graph:
@@ -853,6 +861,23 @@ class _Builder:
                     seen.add(target)
                     queue.append(target)
         return {node for node in seen if self.graph.nodes[node]["label"] in (Label.USER, Label.ROLE)}
+
+    def _acting_as(self, node_id: str) -> set[str]:
+        """Users and roles that come to use the principal's permissions through act-as edges."""
+        nodes = self.graph.nodes
+        seen = {node_id}
+        queue = [node_id]
+        while queue:
+            node = queue.pop()
+            for source, _, rel, data in self.graph.in_edges(node, keys=True, data=True):
+                label = nodes[source]["label"]
+                follows = (rel in ACT_AS_RELS and not data.get("weak") and label in (Label.USER, Label.ROLE)) or (
+                    rel == Rel.HAS_EXECUTION_ROLE and label == Label.LAMBDA_FUNCTION
+                )
+                if follows and source not in seen:
+                    seen.add(source)
+                    queue.append(source)
+        return {node for node in seen if nodes[node]["label"] in (Label.USER, Label.ROLE)}
 
     def _escalation_edge(self, edge: EscalationEdge) -> None:
         if edge.virtual is not None and edge.target not in self.graph:

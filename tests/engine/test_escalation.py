@@ -9,6 +9,7 @@ everything and trusts every service the techniques pass roles to), the sensitive
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -353,3 +354,83 @@ def test_ec2_needs_an_instance_profile_for_the_role(snapshot: Snapshot) -> None:
     assert escalations(deputy, user("privesc-ssm-send-command")) == {}
     # fn1 may pass any role but has no IAM action to create an instance profile either.
     assert escalations(deputy, user("fn1-pass-role-run-instances-partial")) == {}
+
+
+def _write_account(folder: Path, writer_resource: str) -> Path:
+    """A user `dev` that may assume `user-admin-tool`, a role that may attach policies to users."""
+    dev, other = user("dev"), user("other")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+
+    def inline(name: str, action: str, resource: str) -> list[dict[str, Any]]:
+        statement = {"Effect": "Allow", "Action": action, "Resource": resource}
+        return [{"PolicyName": name, "PolicyDocument": {"Version": "2012-10-17", "Statement": [statement]}}]
+
+    def user_record(arn: str, policies: list[dict[str, Any]]) -> dict[str, Any]:
+        name = arn.rsplit("/", 1)[-1]
+        return {
+            "Path": "/",
+            "UserName": name,
+            "UserId": f"AIDA{name.upper():0<17}"[:21],
+            "Arn": arn,
+            "CreateDate": "2026-01-01T00:00:00Z",
+            "UserPolicyList": policies,
+            "GroupList": [],
+            "AttachedManagedPolicies": [],
+            "Tags": [],
+        }
+
+    details = {
+        "UserDetailList": [
+            user_record(dev, inline("assume-tool", "sts:AssumeRole", role("user-admin-tool"))),
+            user_record(other, []),
+        ],
+        "GroupDetailList": [],
+        "RoleDetailList": [
+            {
+                "Path": "/",
+                "RoleName": "user-admin-tool",
+                "RoleId": "AROAUSERADMINTOOL0001",
+                "Arn": role("user-admin-tool"),
+                "CreateDate": "2026-01-01T00:00:00Z",
+                "AssumeRolePolicyDocument": trust,
+                "InstanceProfileList": [],
+                "RolePolicyList": inline("attach", "iam:AttachUserPolicy", writer_resource),
+                "AttachedManagedPolicies": [],
+                "Tags": [],
+                "RoleLastUsed": {},
+            }
+        ],
+        "Policies": [],
+    }
+    iam = folder / ACCOUNT / "iam"
+    iam.mkdir(parents=True)
+    (iam / "authorization-details.json").write_text(json.dumps(details))
+    return folder
+
+
+def test_write_on_assumer_gives_assumer_any_policy(tmp_path: Path) -> None:
+    snapshot = load_snapshot(_write_account(tmp_path, f"arn:aws:iam::{ACCOUNT}:user/*"))
+    for deputy in (build_graph(snapshot), build_graph(snapshot, potential=False)):
+        edge = escalations(deputy, user("dev"))[(str(Rel.CAN_ATTACH_USER_POLICY), ANY_POLICY)]
+        assert "potential" not in edge
+        assert not edge["conditional"]
+        assert edge["note"] == f"through {role('user-admin-tool')}, whose policies allow the write"
+        reach = next(r for r in blast_radius(deputy, user("dev")) if r.target == f"vpc-api:{ACCOUNT}:*:ec2:CreateVpc")
+        assert [step.rel for step in reach.steps] == [Rel.CAN_ATTACH_USER_POLICY, Rel.CAN_CALL]
+
+
+def test_write_on_user_not_acted_as_is_potential(tmp_path: Path) -> None:
+    snapshot = load_snapshot(_write_account(tmp_path, f"arn:aws:iam::{ACCOUNT}:user/other"))
+    deputy = build_graph(snapshot)
+    # The role may rewrite only `other`, so `dev` gains nothing of its own.
+    assert escalations(deputy, user("dev")) == {}
+    edge = escalations(deputy, role("user-admin-tool"))[(str(Rel.CAN_ATTACH_USER_POLICY), ANY_POLICY)]
+    assert edge["potential"].startswith(
+        f"assumes the caller also has the access keys or console password of {user('other')}"
+    )
+    assert escalations(build_graph(snapshot, potential=False), role("user-admin-tool")) == {}

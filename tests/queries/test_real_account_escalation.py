@@ -59,18 +59,16 @@ ESCALATING: dict[str, tuple[Rel, bool]] = {
 }
 # A user acts as no role here, so writing a role's policy helps only the role itself.
 ROLE_ONLY = {"privesc9-AttachRolePolicy", "privesc12-PutRolePolicy"}
-# A role is in no group and acts as no user, so user and group writes help only users.
-USER_ONLY = {"privesc7-AttachUserPolicy", "privesc8-AttachGroupPolicy", "privesc10-PutUserPolicy"}
-USER_ONLY |= {"privesc11-PutGroupPolicy", "privesc13-AddUserToGroup"}
+# A role is in no group and acts as no user, so its user and group writes help a user whose
+# access keys or password its holder must also have; the export does not record credentials,
+# so the role's edge is potential (iam-vulnerable's own profile for these paths is the role).
+CREDENTIALS_NEEDED = {"privesc7-AttachUserPolicy", "privesc8-AttachGroupPolicy", "privesc10-PutUserPolicy"}
+CREDENTIALS_NEEDED |= {"privesc11-PutGroupPolicy", "privesc13-AddUserToGroup"}
 
 # privesc principals without an escalation edge of their own, and why.
 WITHOUT_ESCALATION = {
-    # Their policies write users, groups or roles that they cannot act as.
-    "privesc7-AttachUserPolicy-role": "a role may attach policies to users but acts as none",
-    "privesc8-AttachGroupPolicy-role": "a role belongs to no group and acts as no user",
-    "privesc10-PutUserPolicy-role": "a role may write user policies but acts as no user",
-    "privesc11-PutGroupPolicy-role": "a role belongs to no group and acts as no user",
-    "privesc13-AddUserToGroup-role": "a role may add users to groups but acts as no user",
+    # Their policies write roles that no trust policy lets them assume. Trust policies are
+    # in the export, so this is known, not assumed.
     "privesc9-AttachRolePolicy-user": "the user may attach policies to roles but can assume none",
     "privesc12-PutRolePolicy-user": "the user may write role policies but can assume none",
     # The AssumeRole scenario: a chain of trust policies, which CAN_ASSUME edges follow.
@@ -98,8 +96,9 @@ def arn(name: str) -> str:
 def escalating_principals() -> list[tuple[str, Rel, bool]]:
     found = []
     for stem, (rel, potential) in ESCALATING.items():
-        kinds = ("user",) if stem in USER_ONLY else ("role",) if stem in ROLE_ONLY else ("user", "role")
-        found += [(f"{stem}-{kind}", rel, potential) for kind in kinds]
+        kinds = ("role",) if stem in ROLE_ONLY else ("user", "role")
+        for kind in kinds:
+            found.append((f"{stem}-{kind}", rel, potential or (kind == "role" and stem in CREDENTIALS_NEEDED)))
     return sorted(found)
 
 
