@@ -179,6 +179,9 @@ class _Builder:
         )
         self.cache_hits = 0
         self.evaluations = 0
+        # Edge property values stored once (see `_shared`), and each statement's description.
+        self.shared: dict[Any, Any] = {}
+        self.described: dict[str, dict[str, Any]] = {}
 
     # -- nodes and structure ----------------------------------------------------------
 
@@ -215,7 +218,25 @@ class _Builder:
     def _edge(self, source: str, target: str, rel: Rel, **properties: Any) -> None:
         if rel in STRUCTURE_SENTENCES and "reason" not in properties:
             properties["reason"] = STRUCTURE_SENTENCES[rel]
-        self.graph.add_edge(source, target, key=str(rel), rel=str(rel), **properties)
+        self.graph.add_edge(source, target, key=str(rel), rel=str(rel), **self._shared(properties))
+
+    def _shared(self, properties: dict[str, Any]) -> dict[str, Any]:
+        """Replace each string and list value with an equal one that an earlier edge stores.
+
+        One wildcard grant gives many edges with the same actions, statements and reason,
+        so each of those values is stored once. A list is compared by its strings and
+        numbers and by the identity of other items: the statement descriptions that
+        `edge_properties` takes from `self.described` are the same objects on every edge.
+        Edge values are never changed in place after this.
+        """
+        shared = self.shared
+        for key, value in properties.items():
+            if isinstance(value, str):
+                properties[key] = shared.setdefault(value, value)
+            elif isinstance(value, list):
+                items = tuple(item if isinstance(item, str | int | float) else id(item) for item in value)
+                properties[key] = shared.setdefault((key, items), value)
+        return properties
 
     def _add_principals(self) -> None:
         for account in self.snapshot.accounts.values():
@@ -709,7 +730,7 @@ class _Builder:
             evaluations.append(evaluation)
         if not granted:
             return
-        properties = edge_properties(rel, granted, evaluations)
+        properties = edge_properties(rel, granted, evaluations, described=self.described)
         if note is not None:
             properties["note"] = note
             properties["reason"] += f" ({note})"
@@ -779,7 +800,9 @@ class _Builder:
                 ]
                 if evaluations[0].decision is Decision.DENY:
                     continue
-                properties = edge_properties(Rel.CAN_PASS_ROLE, list(PASS_ROLE_ACTIONS), evaluations)
+                properties = edge_properties(
+                    Rel.CAN_PASS_ROLE, list(PASS_ROLE_ACTIONS), evaluations, described=self.described
+                )
                 self._edge(
                     node_id,
                     role_arn,
@@ -896,6 +919,7 @@ class _Builder:
             [evaluation for _, evaluation in edge.granted],
             technique=(edge.tag, edge.sentence),
             conditional=edge.conditional,
+            described=self.described,
         )
         properties["escalation"] = True
         properties["explanation"] = edge.sentence.format(actions=", ".join(action for action, _ in edge.granted))
@@ -968,7 +992,9 @@ class _Builder:
                 if fallback.decision is not Decision.DENY:
                     evaluation = fallback
                     note = f"the function's policy names {function_arn}, and the action group calls {executor}"
-            properties = edge_properties(Rel.CAN_INVOKE_FUNCTION, ["lambda:InvokeFunction"], [evaluation])
+            properties = edge_properties(
+                Rel.CAN_INVOKE_FUNCTION, ["lambda:InvokeFunction"], [evaluation], described=self.described
+            )
             if note is not None:
                 properties.update(conditional=True, note=note)
             properties["invocable"] = evaluation.decision is not Decision.DENY
@@ -1098,13 +1124,15 @@ def edge_properties(
     *,
     technique: tuple[str, str] | None = None,
     conditional: bool | None = None,
+    described: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Build the explanation a permission edge carries: actions, statements, conditions, sentence.
 
     By default any one of the granted actions gives the edge's access, so the edge is
     conditional only when every action is, and the actions that are only conditionally
     allowed are listed in `conditional_actions`. An escalation edge, which needs all its
-    actions, passes its own `conditional`.
+    actions, passes its own `conditional`. With `described`, each statement's description
+    is made once and kept there by its reference.
     """
     if conditional is None:
         conditional = all(evaluation.decision is Decision.CONDITIONAL for evaluation in evaluations)
@@ -1121,7 +1149,15 @@ def edge_properties(
     conditions: list[dict[str, Any]] = []
     for evaluation in evaluations:
         for statement in evaluation.granting:
-            statements.setdefault(statement.ref, statement.describe())
+            ref = statement.ref
+            if ref in statements:
+                continue
+            description = described.get(ref) if described is not None else None
+            if description is None:
+                description = statement.describe()
+                if described is not None:
+                    described[ref] = description
+            statements[ref] = description
         if evaluation.decision is Decision.CONDITIONAL:
             for effect, clauses in (
                 ("allow-if", evaluation.conditions),
