@@ -17,6 +17,7 @@ import pytest
 from engine.errors import DeputyError
 from engine.findings import Finding, drift_findings, find_all, rows_from_graph
 from engine.graph import DeputyGraph, build_graph
+from engine.paths import blast_radius
 from engine.sensitivity import Sensitivity, load_sensitivity
 from ingest.snapshot import load_snapshot
 
@@ -215,6 +216,77 @@ def test_confused_deputy_ranked_by_invokers() -> None:
     assert bucket.path is not None
     assert bucket.path.nodes[-1].arn == HR_BUCKET
     assert [edge.rel for edge in bucket.path.edges][-1] == "INGESTS_FROM"
+
+
+HR_ALIASES = [
+    f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/Q7HRX2KD4N/PRD4N8XK2Z",
+    f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/Q7HRX2KD4N/TSTALIASID",
+    f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/Q7HRX2KD4N/V1S7QJ3M0B",
+]
+HELPDESK_ALIASES = [
+    f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/M3ITHD8P5W/HDP2X7K9QA",
+    f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/M3ITHD8P5W/TSTALIASID",
+]
+ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
+HR_ANALYST = f"arn:aws:iam::{ACCOUNT}:user/hr-analyst"
+
+
+def test_confused_deputy_lists_every_alias() -> None:
+    bucket, vpc = example_findings("DG003")
+    # The bucket is read through the knowledge base behind every alias of the HR agent, and
+    # through the shared execution role behind both aliases of the helpdesk agent.
+    assert bucket.details["aliases"] == sorted(HELPDESK_ALIASES + HR_ALIASES)
+    assert bucket.details["agents"] == [HELPDESK_AGENT, HR_AGENT]
+    # stable-v1 routes to version 1, which has no network-ops action group.
+    assert vpc.details["aliases"] == HR_ALIASES[:2]
+    assert vpc.details["agents"] == [HR_AGENT]
+    assert vpc.details["invoker_aliases"][HR_ANALYST] == HR_ALIASES[:2]
+    assert set(bucket.resources) >= set(HR_ALIASES + HELPDESK_ALIASES)
+
+
+def test_confused_deputy_aliases_match_via_agent() -> None:
+    # Cross-check against the path engine: an agent is listed for an invoker exactly when
+    # blast_radius restricted to that agent's aliases finds the confused deputy.
+    deputy = graph_of(EXAMPLE)
+    for finding in [f for f in find_all(deputy) if f.rule_id == "DG003"]:
+        targets = set(finding.details["targets"])
+        for invoker, aliases in finding.details["invoker_aliases"].items():
+            listed = {deputy.graph.nodes[alias]["agent"] for alias in aliases}
+            for agent in (HR_AGENT, HELPDESK_AGENT):
+                found = {
+                    reach.target
+                    for reach in blast_radius(deputy, invoker, via_agent=agent)
+                    if reach.confused_deputy and reach.access == finding.details["access"]
+                }
+                assert bool(found & targets) == (agent in listed), (finding.key, invoker, agent)
+
+
+def test_confused_deputy_evidence_names_aliases() -> None:
+    bucket, _ = example_findings("DG003")
+    assert bucket.evidence[0].detail == (
+        "2 invokers (alice, bob) can read acme-hr-policies (S3Bucket) through 5 aliases of 2 agents "
+        "but not with their own permissions; sensitive because tag data-classification=confidential"
+    )
+    assert bucket.evidence[1].detail == (
+        "alice and bob reach it through hr-policy-assistant/AgentTestAlias, hr-policy-assistant/prod, "
+        "hr-policy-assistant/stable-v1, it-helpdesk-agent/AgentTestAlias, it-helpdesk-agent/helpdesk-prod"
+    )
+    # Each agent's shortest path is shown, so the statement behind each one can be removed.
+    assert (DEVELOPERS_POLICY, 0) in policy_refs(bucket)
+    assert (AGENT_POLICY, 1) in policy_refs(bucket)  # the HR agent's knowledge base
+    assert (AGENT_POLICY, 2) in policy_refs(bucket)  # the helpdesk agent's role: s3:GetObject on *
+
+
+def test_confused_deputy_aliases_per_invoker(snapshot: Path) -> None:
+    # carol may invoke only helpdesk-prod, whose agent reads the bucket through the shared
+    # execution role, so that alias alone is listed for her.
+    carol = add_user(
+        snapshot, "carol", [{"Effect": "Allow", "Action": "bedrock:InvokeAgent", "Resource": HELPDESK_ALIASES[0]}]
+    )
+    bucket = next(f for f in findings_of(snapshot, "DG003") if f.key == f"{HR_BUCKET}|read")
+    assert bucket.details["invoker_aliases"][carol] == [HELPDESK_ALIASES[0]]
+    assert bucket.details["invoker_aliases"][ALICE] == sorted(HELPDESK_ALIASES + HR_ALIASES)
+    assert "carol reaches it through it-helpdesk-agent/helpdesk-prod" in [item.detail for item in bucket.evidence]
 
 
 def test_no_invokers_no_confused_deputy(snapshot: Path) -> None:
