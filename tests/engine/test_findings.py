@@ -562,6 +562,102 @@ def test_sensitive_resources_without_limits() -> None:
     assert keys == [LOOKUP_FUNCTION, VPC_FUNCTION, HR_BUCKET]
 
 
+VPC_APIS = [
+    "ec2:AttachInternetGateway",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:CreateInternetGateway",
+    "ec2:CreateRoute",
+    "ec2:CreateSubnet",
+    "ec2:CreateVpc",
+    "ec2:ModifyVpcAttribute",
+]
+
+
+def test_unrestricted_titles_say_policy_exists() -> None:
+    # All three have a resource-based policy: the bucket's denies plain HTTP only, and
+    # each function's lets Bedrock invoke it.
+    titles = {f.key: f.title for f in example_findings("DG010")}
+    assert titles == {
+        HR_BUCKET: "Sensitive bucket acme-hr-policies has a bucket policy that does not limit who may read it",
+        LOOKUP_FUNCTION: "Sensitive function hr-policy-lookup has a resource-based policy "
+        "that does not limit who may invoke it",
+        VPC_FUNCTION: "Sensitive function infra-vpc-provisioner has a resource-based policy "
+        "that does not limit who may invoke it",
+    }
+    assert all(f.details["has_policy"] for f in example_findings("DG010"))
+
+
+def test_unrestricted_titles_without_policy(snapshot: Path) -> None:
+    (snapshot / f"{ACCOUNT}/s3/acme-hr-policies/policy.json").unlink()
+    (snapshot / f"{REGION}/lambda/infra-vpc-provisioner/policy.json").unlink()
+    findings = {f.key: f for f in findings_of(snapshot, "DG010")}
+    bucket_title = "Sensitive bucket acme-hr-policies has no bucket policy to limit who may read it"
+    assert findings[HR_BUCKET].title == bucket_title
+    assert findings[HR_BUCKET].evidence[1].detail == (
+        "acme-hr-policies has no bucket policy, so every principal of account 111122223333 whose own policies "
+        "allow s3:GetObject on it may read it"
+    )
+    assert findings[HR_BUCKET].details["has_policy"] is False
+    # Without a resource-based policy Bedrock cannot invoke the function either, but any
+    # principal of the account whose own policies allow it can.
+    assert findings[VPC_FUNCTION].title == (
+        "Sensitive function infra-vpc-provisioner has no resource-based policy to limit who may invoke it"
+    )
+
+
+def test_unrestricted_evidence_reads_well() -> None:
+    findings = {f.key: f for f in example_findings("DG010")}
+    bucket = findings[HR_BUCKET]
+    # IAM User Guide, "Policy evaluation for requests within a single account": an Allow in
+    # either the identity-based or the resource-based policy is enough within one account.
+    assert bucket.evidence[1].detail == (
+        "the bucket policy of acme-hr-policies denies s3:GetObject to no principal of account 111122223333 "
+        "whose own policies allow it; within one account an Allow in either the identity-based or the "
+        "resource-based policy is enough, so only a Deny statement limits who may read it"
+    )
+    policy = f"{HR_BUCKET}#bucket-policy"
+    denied = f"deny statement {policy}#0(DenyInsecureTransport) does not apply to such a request"
+    assert bucket.evidence[2].detail == denied
+    assert (bucket.evidence[2].policy, bucket.evidence[2].statement_index) == (policy, 0)
+    assert not any("(allow)" in item.detail for f in findings.values() for item in f.evidence)
+    vpc = findings[VPC_FUNCTION]
+    assert vpc.evidence[0].detail == (
+        f"infra-vpc-provisioner runs with infra-vpc-provisioner-role, which reaches {', '.join(VPC_APIS)}"
+    )
+    assert vpc.details["reaches"] == [f"vpc-api:{ACCOUNT}:us-east-1:{api}" for api in VPC_APIS]
+
+
+def test_unrestricted_deny_on_unknown_condition(snapshot: Path) -> None:
+    # A deny that depends on the caller's source IP address, which a snapshot does not
+    # hold, may not apply, so the finding stays and names the condition.
+    def deny_outside_network(document: Json) -> None:
+        policy = json.loads(document["Policy"])
+        policy["Statement"].append(
+            {
+                "Sid": "DenyOutsideOffice",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::acme-hr-policies/*",
+                "Condition": {"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
+            }
+        )
+        document["Policy"] = json.dumps(policy)
+
+    edit(snapshot, f"{ACCOUNT}/s3/acme-hr-policies/policy.json", deny_outside_network)
+    bucket = next(f for f in findings_of(snapshot, "DG010") if f.key == HR_BUCKET)
+    assert bucket.details["decision"] == "conditional"
+    assert bucket.evidence[1].detail == (
+        "the bucket policy of acme-hr-policies denies s3:GetObject to a principal of account 111122223333 whose "
+        "own policies allow it only under conditions that the snapshot cannot settle: "
+        "allowed unless NotIpAddress aws:SourceIp = 203.0.113.0/24"
+    )
+    assert bucket.evidence[2].detail == (
+        f"deny statement {HR_BUCKET}#bucket-policy#1(DenyOutsideOffice) applies to such a request only if its "
+        "conditions hold"
+    )
+
+
 def test_deny_except_named_roles_is_clean(snapshot: Path) -> None:
     def limit(document: Json) -> None:
         policy = json.loads(document["Policy"])
