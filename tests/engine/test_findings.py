@@ -440,6 +440,57 @@ def test_selector_on_caller_is_uncertain(snapshot: Path) -> None:
     assert finding.title == f"bedrock:InvokeAgent data events may not be logged in account {ACCOUNT}, us-east-1"
 
 
+def test_basic_selectors_read_as_text() -> None:
+    (finding,) = example_findings("DG006")
+    assert finding.evidence[1].detail == (
+        "trail org-management-trail (arn:aws:cloudtrail:us-east-1:999988887777:trail/org-management-trail): "
+        "basic event selectors only: ReadWriteType = All, IncludeManagementEvents = true"
+    )
+
+
+def test_advanced_selectors_read_as_text(snapshot: Path) -> None:
+    data = {
+        "Name": "Bedrock agent invocations by one role",
+        "FieldSelectors": [
+            {"Field": "eventCategory", "Equals": ["Data"]},
+            {"Field": "resources.type", "Equals": ["AWS::Bedrock::AgentAlias"]},
+            {"Field": "eventName", "Equals": ["InvokeAgent", "InvokeInlineAgent"]},
+            {"Field": "userIdentity.arn", "StartsWith": ["arn:aws:sts::111122223333:assumed-role/app"]},
+            {"Field": "resources.ARN", "NotEndsWith": ["/TSTALIASID"]},
+        ],
+    }
+    advanced_selectors(snapshot, [MANAGEMENT_SELECTOR, data])
+    findings = findings_of(snapshot, "DG006")
+    # The test aliases are left out for sure, and the others depend on the caller.
+    assert [f.key for f in findings] == [
+        f"data|are not logged|{ACCOUNT}|us-east-1",
+        f"data|may not be logged|{ACCOUNT}|us-east-1",
+    ]
+    assert findings[0].evidence[1].detail == findings[1].evidence[1].detail
+    assert findings[0].evidence[1].detail == (
+        "trail org-management-trail (arn:aws:cloudtrail:us-east-1:999988887777:trail/org-management-trail): "
+        'advanced event selectors: selector "Management events": eventCategory = Management; '
+        'selector "Bedrock agent invocations by one role": eventCategory = Data, '
+        "resources.type = AWS::Bedrock::AgentAlias, eventName = InvokeAgent or InvokeInlineAgent, "
+        "userIdentity.arn starts with arn:aws:sts::111122223333:assumed-role/app, "
+        "resources.ARN does not end with /TSTALIASID"
+    )
+
+
+def test_odd_selectors_read_without_error(snapshot: Path) -> None:
+    # Hand-written snapshots may hold shapes that AWS never returns; they still read as text.
+    odd = {"FieldSelectors": [{"Field": "eventCategory", "Equals": "Data"}, "readOnly"]}
+    advanced_selectors(snapshot, [odd, MANAGEMENT_SELECTOR])
+    (finding,) = findings_of(snapshot, "DG006")
+    # The field selector that is not an object cannot be matched, so logging is uncertain.
+    assert finding.severity == "low"
+    assert finding.evidence[1].detail == (
+        "trail org-management-trail (arn:aws:cloudtrail:us-east-1:999988887777:trail/org-management-trail): "
+        'advanced event selectors: selector 1: eventCategory = Data, "readOnly"; '
+        'selector "Management events": eventCategory = Management'
+    )
+
+
 def test_management_events_excluded(snapshot: Path) -> None:
     data = {
         "Name": "Bedrock agent invocations",
