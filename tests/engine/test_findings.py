@@ -332,6 +332,49 @@ def test_scp_full_access_does_not_restrict_region() -> None:
     assert ("arn:aws:organizations::aws:policy/service_control_policy/p-FullAWSAccess", 0) in policy_refs(finding)
 
 
+def test_scp_probe_region_worded_as_example() -> None:
+    (finding,) = example_findings("DG005")
+    assert finding.title == "No SCP limits Bedrock agents in account 111122223333 to the approved regions (us-east-1)"
+    assert finding.evidence[0].detail == (
+        "bedrock:InvokeAgent in a region outside the approved list, for example ap-southeast-2, would be allowed "
+        "for a role of account 111122223333 that may do anything: the SCPs along the account's organization path "
+        "allow the request"
+    )
+    assert finding.severity == "medium"
+    assert finding.details["depends_on_gaps"] == []
+
+
+def test_scp_without_organization_data_skipped(snapshot: Path) -> None:
+    shutil.rmtree(snapshot / "organization")
+    deputy = graph_of(snapshot)
+    assert [f for f in find_all(deputy) if f.rule_id == "DG005"] == []
+    # The report's "Not analysed" section gives the reason, as for every other part left out.
+    assert "no organization data: SCPs and RCPs not analysed" in deputy.notes
+
+
+def test_scp_with_organization_gap_uncertain(snapshot: Path) -> None:
+    gap = {
+        "service": "organizations",
+        "operation": "ListPoliciesForTarget",
+        "subject": "the SCPs attached to OU ou-x9k2-7hq4m2pd",
+        "error_code": "AccessDeniedException",
+        "cause": "access-denied",
+        "account": None,
+    }
+    edit(snapshot, "manifest.json", lambda document: document.update(gaps=[gap]))
+    (finding,) = findings_of(snapshot, "DG005")
+    assert finding.severity == "low"
+    assert finding.title == (
+        "No SCP that the snapshot holds limits Bedrock agents in account 111122223333 to the approved regions "
+        "(us-east-1)"
+    )
+    assert finding.details["depends_on_gaps"] == [0]
+    assert finding.evidence[-1].detail == (
+        "an SCP that deputy collect could not read may still deny the request: not analysed: the SCPs attached "
+        "to OU ou-x9k2-7hq4m2pd in the organization: ListPoliciesForTarget failed with AccessDeniedException"
+    )
+
+
 def add_region_deny_scp(root: Path) -> None:
     # The statement follows the AWS Organizations User Guide page "General examples",
     # "Deny access to AWS based on the requested AWS Region", narrowed to Bedrock.
