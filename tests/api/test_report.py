@@ -173,7 +173,12 @@ def test_report_previous_shows_drift(tmp_path: Path) -> None:
         ).unlink()
     data = json.loads(report(str(EXAMPLE), "--previous", str(previous), "--format", "json"))
     drift = [finding for finding in data["findings"] if finding["rule_id"] == "DG011"]
-    assert [finding["resources"] for finding in drift] == [[f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent/Q7HRX2KD4N"]]
+    assert [finding["resources"] for finding in drift] == [
+        [
+            f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent/Q7HRX2KD4N",
+            f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/Q7HRX2KD4N/PRD4N8XK2Z",
+        ]
+    ]
     assert data["previous_snapshot"] == str(previous)
 
 

@@ -779,18 +779,100 @@ def test_deny_except_named_roles_is_clean(snapshot: Path) -> None:
 # -- DG011 drift ------------------------------------------------------------------------
 
 
+VPC_ROLE = f"arn:aws:iam::{ACCOUNT}:role/infra-vpc-provisioner-role"
+PROD_ALIAS_FILE = f"{HR_AGENT_DIR}/aliases.json"
+
+
+def network_ops_lines(deputy: DeputyGraph, what: str, label: str = "the previous build") -> list[str]:
+    """The evidence of gaining the network-ops action group, which calls infra-vpc-provisioner."""
+    digest = str(deputy.graph.nodes[VPC_ROLE]["policy_digest"])[:12]
+    return [
+        f"added since {label} to {what}: action group network-ops -> {VPC_FUNCTION}",
+        f"added since {label} to {what}: function {VPC_FUNCTION} runs with infra-vpc-provisioner-role "
+        f"(policy digest {digest})",
+    ]
+
+
+def route_prod_to(root: Path, version: str) -> None:
+    def change(document: Json) -> None:
+        prod = next(alias for alias in document["agentAliasSummaries"] if alias["agentAliasName"] == "prod")
+        prod["routingConfiguration"] = [{"agentVersion": version}]
+
+    edit(root, PROD_ALIAS_FILE, change)
+
+
 def test_drift_new_action_group(snapshot: Path) -> None:
     for version in ("2", "DRAFT"):
         (snapshot / f"{HR_AGENT_DIR}/versions/{version}/action-groups/NOP8F4V6QZ.json").unlink()
     before = graph_of(snapshot)
     after = graph_of(EXAMPLE)
+    # The DRAFT gained the same action group, which the served finding already reports.
     (finding,) = drift_findings(rows_from_graph(before), rows_from_graph(after))
     assert finding.key == HR_AGENT
     assert finding.severity == "high"
+    assert finding.title == (
+        "Agent hr-policy-assistant changed since the previous build: action groups, action-group functions"
+    )
+    assert [item.detail for item in finding.evidence] == network_ops_lines(
+        after, "what alias hr-policy-assistant/prod serves (version 2)"
+    )
+
+
+def test_drift_alias_rerouted(snapshot: Path) -> None:
+    # prod served version 1 and now serves version 2. Both versions existed in both builds,
+    # so only a comparison per alias shows that prod gained network-ops.
+    route_prod_to(snapshot, "1")
+    after = graph_of(EXAMPLE)
+    (finding,) = drift_findings(rows_from_graph(graph_of(snapshot)), rows_from_graph(after))
+    assert finding.key == HR_AGENT
+    assert finding.severity == "high"
+    assert finding.details["changed"] == ["action_groups", "functions", "routing"]
+    assert finding.resources == (HR_AGENT, HR_ALIASES[0])
     assert [item.detail for item in finding.evidence] == [
-        "added since the previous build: action group network-ops -> "
-        f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:infra-vpc-provisioner"
+        "alias hr-policy-assistant/prod routed to version 1 in the previous build and now routes to version 2",
+        *network_ops_lines(after, "what alias hr-policy-assistant/prod serves (version 2)"),
     ]
+
+
+def test_drift_alias_rerouted_back(snapshot: Path) -> None:
+    # The other way round reach shrinks, which still needs a review but is not high.
+    route_prod_to(snapshot, "1")
+    (finding,) = drift_findings(rows_from_graph(graph_of(EXAMPLE)), rows_from_graph(graph_of(snapshot)))
+    assert finding.severity == "medium"
+    assert finding.evidence[0].detail == (
+        "alias hr-policy-assistant/prod routed to version 2 in the previous build and now routes to version 1"
+    )
+    assert finding.evidence[1].detail.startswith(
+        "removed since the previous build from what alias hr-policy-assistant/prod serves (version 1): "
+        "action group network-ops"
+    )
+
+
+def test_drift_draft_only_is_unreleased(snapshot: Path) -> None:
+    # Only the DRAFT gained network-ops, and only the test alias serves the DRAFT: prod
+    # keeps serving version 2, which had network-ops in both builds.
+    (snapshot / f"{HR_AGENT_DIR}/versions/DRAFT/action-groups/NOP8F4V6QZ.json").unlink()
+    after = graph_of(EXAMPLE)
+    (finding,) = drift_findings(rows_from_graph(graph_of(snapshot)), rows_from_graph(after))
+    assert finding.key == f"{HR_AGENT}|unreleased"
+    assert finding.severity == "low"
+    assert finding.title == (
+        "Agent hr-policy-assistant has unreleased changes since the previous build in version DRAFT: "
+        "action groups, action-group functions"
+    )
+    assert [item.detail for item in finding.evidence] == network_ops_lines(
+        after, "version DRAFT, which only the test alias serves"
+    )
+    assert finding.details["versions"] == ["DRAFT"]
+
+
+def test_drift_served_change_not_repeated(snapshot: Path) -> None:
+    # prod moved to version 2 and the DRAFT gained the same action group. The served
+    # finding reports it, so no unreleased finding repeats it.
+    (snapshot / f"{HR_AGENT_DIR}/versions/DRAFT/action-groups/NOP8F4V6QZ.json").unlink()
+    route_prod_to(snapshot, "1")
+    findings = drift_findings(rows_from_graph(graph_of(snapshot)), rows_from_graph(graph_of(EXAMPLE)))
+    assert [(f.key, f.severity) for f in findings] == [(HR_AGENT, "high")]
 
 
 def test_drift_role_policy_change(snapshot: Path) -> None:
