@@ -289,6 +289,31 @@ def test_confused_deputy_aliases_per_invoker(snapshot: Path) -> None:
     assert "carol reaches it through it-helpdesk-agent/helpdesk-prod" in [item.detail for item in bucket.evidence]
 
 
+def test_confused_deputy_conditional_direct_access(snapshot: Path) -> None:
+    # alice may read the bucket herself, but only with MFA, so only unconditional paths
+    # through agents are confused deputies for her. Her invocations of the helpdesk agent
+    # are denied without MFA, so its aliases drop out of her list and stay in bob's.
+    mfa = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    no_mfa = {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
+
+    def change(document: Json) -> None:
+        alice = next(user for user in document["UserDetailList"] if user["UserName"] == "alice")
+        statements = [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{HR_BUCKET}/*", "Condition": mfa},
+            {"Effect": "Deny", "Action": "bedrock:InvokeAgent", "Resource": HELPDESK_ALIASES, "Condition": no_mfa},
+        ]
+        alice["UserPolicyList"] = [
+            {"PolicyName": "alice-access", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}
+        ]
+
+    edit(snapshot, IAM_FILE, change)
+    bucket = next(f for f in findings_of(snapshot, "DG003") if f.key == f"{HR_BUCKET}|read")
+    assert bucket.details["invoker_aliases"][ALICE] == HR_ALIASES
+    assert bucket.details["invoker_aliases"][f"arn:aws:iam::{ACCOUNT}:user/bob"] == sorted(
+        HELPDESK_ALIASES + HR_ALIASES
+    )
+
+
 def test_no_invokers_no_confused_deputy(snapshot: Path) -> None:
     def revoke(document: Json) -> None:
         managed_document(document, DEVELOPERS_POLICY)["Statement"][0]["Effect"] = "Deny"
