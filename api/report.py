@@ -123,6 +123,7 @@ def render_sarif(report: dict[str, Any]) -> str:
                     "resources": finding["resources"],
                     "evidence": finding["evidence"],
                     "remediation": finding["remediation"],
+                    "details": finding["details"],
                 },
             }
         )

@@ -65,6 +65,9 @@ class Reach:
     weak: bool
     conditional: bool
     confused_deputy: bool = False
+    # Set on a confused deputy whose principal also has a direct path that holds only under
+    # conditions. Then only unconditional paths through agents make it a confused deputy.
+    direct_conditional: bool = False
 
     @property
     def nodes(self) -> list[str]:
@@ -585,7 +588,7 @@ def blast_radius(
             agent_reach = _reach(principal, key, through_agent)
             own = _reach(principal, key, own_found) if own_found is not None else None
             if own is None or (own.conditional and not agent_reach.conditional):
-                result.append(replace(agent_reach, confused_deputy=True))
+                result.append(replace(agent_reach, confused_deputy=True, direct_conditional=own is not None))
                 continue
         result.append(_reach(principal, key, _first_choice(results, key)))
     return result

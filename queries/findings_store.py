@@ -1,8 +1,9 @@
 """Findings over builds stored in Neo4j: the stored findings of a build, and drift between two builds.
 
 Drift (DG011) compares the same rows that `engine.findings.drift.rows_from_graph` takes
-from a networkx graph, read here with Cypher from two stored builds, so both backends
-report the same changes for the same pair of snapshots.
+from a networkx graph (alias routes, and per version its execution role, permissions,
+action groups, their functions and knowledge bases), read here with Cypher from two
+stored builds, so both backends report the same changes for the same pair of snapshots.
 """
 
 from __future__ import annotations
@@ -15,22 +16,38 @@ from queries.store import NODE_LABEL, SUCCEEDED, GraphStore
 
 DRIFT_QUERIES = {
     "agents": f"MATCH (a:{NODE_LABEL}:BedrockAgent {{build: $build}}) RETURN a.arn AS agent, a.name AS name",
-    "roles": (
-        f"MATCH (v:{NODE_LABEL}:AgentVersion {{build: $build}})-[:HAS_EXECUTION_ROLE]->(r) "
-        "RETURN v.agent AS agent, r.arn AS role, r.policy_digest AS digest"
+    "aliases": (
+        f"MATCH (a:{NODE_LABEL}:AgentAlias {{build: $build}}) "
+        "OPTIONAL MATCH (a)-[r:ROUTES_TO]->(v) "
+        "RETURN a.agent AS agent, a.arn AS alias, a.name AS name, v.version AS version, "
+        "coalesce(r.active, true) AND v IS NOT NULL AS active"
+    ),
+    "versions": (
+        f"MATCH (v:{NODE_LABEL}:AgentVersion {{build: $build}}) "
+        "OPTIONAL MATCH (v)-[:HAS_EXECUTION_ROLE]->(r) "
+        "RETURN v.agent AS agent, v.version AS version, r.arn AS role, r.policy_digest AS digest"
     ),
     "permissions": (
         f"MATCH (v:{NODE_LABEL}:AgentVersion {{build: $build}})-[:HAS_EXECUTION_ROLE]->(r)-[p]->(t) "
         "WHERE type(p) IN $rels "
-        "RETURN v.agent AS agent, r.arn AS role, type(p) AS rel, t.arn AS target, coalesce(p.actions, []) AS actions"
+        "RETURN v.agent AS agent, v.version AS version, r.arn AS role, type(p) AS rel, t.arn AS target, "
+        "coalesce(p.actions, []) AS actions"
     ),
     "action_groups": (
         f"MATCH (v:{NODE_LABEL}:AgentVersion {{build: $build}})-[e:HAS_ACTION_GROUP]->(g) "
-        "RETURN v.agent AS agent, g.name AS name, g.lambda_arn AS lambda_arn, coalesce(e.enabled, false) AS enabled"
+        "RETURN v.agent AS agent, v.version AS version, g.name AS name, g.lambda_arn AS lambda_arn, "
+        "coalesce(e.enabled, false) AS enabled"
+    ),
+    "functions": (
+        f"MATCH (v:{NODE_LABEL}:AgentVersion {{build: $build}})-[:HAS_ACTION_GROUP]->()-[c:CALLS_FUNCTION]->(f) "
+        "OPTIONAL MATCH (f)-[:HAS_EXECUTION_ROLE]->(r) "
+        "RETURN v.agent AS agent, v.version AS version, f.arn AS function, r.arn AS role, "
+        "r.policy_digest AS digest, coalesce(c.invocable, false) AS invocable"
     ),
     "knowledge_bases": (
         f"MATCH (v:{NODE_LABEL}:AgentVersion {{build: $build}})-[e:USES_KNOWLEDGE_BASE]->(k) "
-        "RETURN v.agent AS agent, k.arn AS knowledge_base, coalesce(e.enabled, false) AS enabled"
+        "RETURN v.agent AS agent, v.version AS version, k.arn AS knowledge_base, "
+        "coalesce(e.enabled, false) AS enabled"
     ),
 }
 

@@ -1,7 +1,9 @@
 """The embedded backend: builds of a snapshot's networkx graph, held in memory.
 
 A rebuild builds the new graph beside the current one while requests keep reading the
-current one, then replaces the reference to the current `EmbeddedView` under a lock. A
+current one, then replaces the reference to the current `EmbeddedView` under a lock. The
+new view keeps the drift rows of the build it replaces, so that `GET /v1/findings` can
+report drift (DG011) since that build, as the Neo4j backend does. A
 request takes that reference once, so it reads one build from start to end. Builds beyond
 the retained number keep their record and lose their graph and summary.
 """
@@ -17,6 +19,7 @@ from typing import TypeVar
 
 from api.http.backends import BuildConflictError, DecisionEngine, NotFoundError, page_of
 from api.http.models import Build, Decision, DecisionRequest, Page, PathEdge, PathNode, PathResult
+from engine.findings import Rows, rows_from_graph
 from engine.graph import DeputyGraph, build_graph
 from engine.model import Label
 from engine.paths import Reach, blast_radius, invokers, paths_between, reach_from
@@ -39,12 +42,23 @@ logger = logging.getLogger(__name__)
 MAX_HISTORY = 1000  # build records kept in memory, newest first
 
 
+@dataclass(frozen=True, slots=True)
+class PreviousBuild:
+    """The build that was current before a view's build, kept as its drift rows for DG011."""
+
+    build_id: str
+    drift_rows: Rows
+
+
 class EmbeddedView:
     """The graph of one embedded build, which no request changes."""
 
-    def __init__(self, build_id: str, deputy: DeputyGraph) -> None:
+    def __init__(self, build_id: str, deputy: DeputyGraph, previous: PreviousBuild | None = None) -> None:
         self.build_id = build_id
         self.deputy = deputy
+        self.previous = previous
+        # Kept so that the next build can report drift after this graph is gone.
+        self.drift_rows: Rows = rows_from_graph(deputy)
         self._decisions = DecisionEngine(deputy.snapshot)
 
     def node_label(self, node_id: str) -> str | None:
@@ -250,7 +264,9 @@ class EmbeddedBackend:
     def complete_build(self, build_id: str, deputy: DeputyGraph, *, keep: int) -> Build:
         """Build the new view and its summary beside the current one, then swap the reference."""
         summary = summarize(deputy)
-        view = EmbeddedView(build_id, deputy)
+        # One rebuild runs at a time, so the current view is the build before this one.
+        current = self.view()
+        view = EmbeddedView(build_id, deputy, PreviousBuild(current.build_id, current.drift_rows))
         with self._lock:
             entry = self._entry(build_id)
             entry.build = _succeeded(

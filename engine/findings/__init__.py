@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from engine.findings.cloudtrail import bedrock_logging
 from engine.findings.context import FindingContext
 from engine.findings.deputy import agent_reconfiguration, confused_deputies
-from engine.findings.drift import drift_findings, rows_from_graph
+from engine.findings.drift import Rows, drift_findings, rows_from_graph
 from engine.findings.guardrails import guardrail_tampering, production_aliases_without_guardrail
 from engine.findings.model import RULES, RULES_BY_ID, Evidence, Finding, Rule, Severity
 from engine.findings.organization import bedrock_scp
@@ -47,6 +47,7 @@ __all__ = [
     "RULES_BY_ID",
     "Evidence",
     "Finding",
+    "Rows",
     "Rule",
     "Severity",
     "drift_findings",

@@ -20,7 +20,8 @@ data stores, and trails of other accounts that are not organization trails.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from engine.conditions import Truth
@@ -43,16 +44,26 @@ def _matches(operator: str, value: str, pattern: str) -> bool:
     return value.endswith(pattern)
 
 
-def field_truth(field: Mapping[str, Any], event: Mapping[str, str]) -> Truth:
+def _patterns(field: Mapping[str, Any], operator: str) -> list[str]:
+    """Return an operator's values. AWS returns a list, and a lone string counts as one value."""
+    values = field.get(operator)
+    if isinstance(values, str):
+        return [values]
+    return [str(value) for value in values] if isinstance(values, list) else []
+
+
+def field_truth(field: Any, event: Mapping[str, str]) -> Truth:
     """Whether one field selector admits the event; UNKNOWN when the event field is not predictable."""
+    if not isinstance(field, Mapping):
+        return Truth.UNKNOWN
     name = str(field.get("Field", ""))
     if name not in event:
         return Truth.UNKNOWN
     value = event[name]
-    positive = [(op, str(p)) for op in POSITIVE for p in field.get(op) or []]
+    positive = [(op, pattern) for op in POSITIVE for pattern in _patterns(field, op)]
     if positive and not any(_matches(op, value, pattern) for op, pattern in positive):
         return Truth.FALSE
-    negative = [(op, str(p)) for op in NEGATIVE for p in field.get(op) or []]
+    negative = [(op, pattern) for op in NEGATIVE for pattern in _patterns(field, op)]
     if any(_matches(op, value, pattern) for op, pattern in negative):
         return Truth.FALSE
     return Truth.TRUE
@@ -60,7 +71,10 @@ def field_truth(field: Mapping[str, Any], event: Mapping[str, str]) -> Truth:
 
 def selector_truth(selector: Mapping[str, Any], event: Mapping[str, str]) -> Truth:
     """An advanced event selector admits an event when every one of its field selectors does."""
-    truths = [field_truth(field, event) for field in selector.get("FieldSelectors") or []]
+    fields = selector.get("FieldSelectors") or []
+    if not isinstance(fields, list):
+        return Truth.UNKNOWN
+    truths = [field_truth(field, event) for field in fields]
     if Truth.FALSE in truths:
         return Truth.FALSE
     return Truth.UNKNOWN if Truth.UNKNOWN in truths else Truth.TRUE
@@ -119,13 +133,99 @@ def _trail_evidence(trails: list[Trail]) -> list[Evidence]:
         if not trail.selectors_known:
             text = "its event selectors are not in the snapshot"
         elif trail.advanced_event_selectors:
-            text = f"advanced event selectors: {trail.advanced_event_selectors!r}"
+            text = f"advanced event selectors: {describe_selectors(trail.advanced_event_selectors, _advanced_text)}"
         else:
-            text = f"basic event selectors only: {list(trail.event_selectors)!r}"
+            text = f"basic event selectors only: {describe_selectors(trail.event_selectors, _basic_text)}"
         evidence.append(
             Evidence(detail=f"trail {trail.name} ({trail.arn}): {text}", setting=f"{trail.arn} event selectors")
         )
     return evidence
+
+
+OPERATOR_WORDS = {
+    "Equals": "=",
+    "NotEquals": "!=",
+    "StartsWith": "starts with",
+    "NotStartsWith": "does not start with",
+    "EndsWith": "ends with",
+    "NotEndsWith": "does not end with",
+}
+
+
+def describe_selectors(selectors: Sequence[Mapping[str, Any]], describe: Callable[[Mapping[str, Any]], str]) -> str:
+    """Write event selectors as text: one `selector NAME: ...` part each, or the fields alone for one basic selector.
+
+    Advanced selectors read as `eventCategory = Data, resources.type = AWS::Bedrock::AgentAlias`,
+    with the field names and values of `get-event-selectors`. A value of a shape that AWS does
+    not return is written as JSON, so that a hand-written snapshot still reads.
+    """
+    if not selectors:
+        return "none"
+    named = len(selectors) > 1 or any("Name" in selector for selector in selectors)
+    parts = []
+    for number, selector in enumerate(selectors, start=1):
+        text = describe(selector)
+        if not named:
+            parts.append(text)
+            continue
+        name = selector.get("Name")
+        label = json.dumps(name) if isinstance(name, str) and name else str(number)
+        parts.append(f"selector {label}: {text}")
+    return "; ".join(parts)
+
+
+def _advanced_text(selector: Mapping[str, Any]) -> str:
+    fields = selector.get("FieldSelectors")
+    if not fields:
+        return "no field selectors"
+    if not isinstance(fields, list):
+        return f"FieldSelectors = {_json(fields)}"
+    return ", ".join(_field_text(field) for field in fields)
+
+
+def _field_text(field: Any) -> str:
+    if not isinstance(field, Mapping) or not isinstance(field.get("Field"), str):
+        return _json(field)
+    conditions = [
+        f"{field['Field']} {OPERATOR_WORDS[operator]} {' or '.join(_patterns(field, operator))}"
+        for operator in OPERATOR_WORDS
+        if _patterns(field, operator)
+    ]
+    return ", ".join(conditions) or f"{field['Field']} (no values)"
+
+
+def _basic_text(selector: Mapping[str, Any]) -> str:
+    parts = []
+    for key in ("ReadWriteType", "IncludeManagementEvents"):
+        if key in selector:
+            parts.append(f"{key} = {_scalar_text(selector[key])}")
+    resources = selector.get("DataResources")
+    if resources:
+        described = [_data_resource_text(item) for item in resources] if isinstance(resources, list) else []
+        parts.append(f"DataResources = {', '.join(described) if described else _json(resources)}")
+    excluded = selector.get("ExcludeManagementEventSources")
+    if excluded:
+        sources = ", ".join(str(item) for item in excluded) if isinstance(excluded, list) else _json(excluded)
+        parts.append(f"ExcludeManagementEventSources = {sources}")
+    return ", ".join(parts) or "no settings"
+
+
+def _data_resource_text(item: Any) -> str:
+    if not isinstance(item, Mapping):
+        return _json(item)
+    values = item.get("Values")
+    listed = " ".join(str(value) for value in values) if isinstance(values, list) else _json(values)
+    return f"{item.get('Type')} {listed}".strip()
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if isinstance(value, str | int | float) else _json(value)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _data_event_findings(

@@ -3,7 +3,10 @@
 DG003 takes the paths of `engine.paths.blast_radius` that the path engine flags as
 confused deputies and groups them by target and access, so that one finding lists
 every invoker of one resource. The VPC provisioning APIs of one account and region are
-one target. Findings are ranked by the target's sensitivity rule and the number of
+one target. The path engine keeps one shortest path per invoker and target, so the
+finding walks on from every alias that each invoker can invoke. It lists every alias
+and agent that leads to the target, and the statements along the shortest path through
+each agent. Findings are ranked by the target's sensitivity rule and the number of
 invokers.
 
 DG004 looks for principals that could make an agent act with more than they hold:
@@ -21,6 +24,7 @@ role are reported as that role; `lambda:UpdateFunctionConfiguration` and layer c
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 from engine.evaluator import Decision
@@ -28,7 +32,10 @@ from engine.findings.context import FindingContext
 from engine.findings.model import AttackPath, Evidence, Finding, PathEdge, PathNode, Severity
 from engine.inventory import Role, User
 from engine.model import Label, Rel
-from engine.paths import Reach, blast_radius, invokers, reach_from
+from engine.paths import Reach, blast_radius, invocable_aliases, invokers, reach_from
+
+# Agents whose shortest path a DG003 finding spells out step by step; the others are named.
+MAX_AGENT_PATHS = 5
 
 
 def _sensitivity_weight(data: dict[str, Any]) -> int:
@@ -82,6 +89,68 @@ def _best(reaches: list[Reach]) -> Reach:
     return min(reaches, key=lambda r: (r.weak, r.conditional, len(r.steps), r.principal, r.target))
 
 
+def _names(names: list[str]) -> str:
+    """Join names as a sentence does: `a`, `a and b`, `a, b and c`."""
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _plural(count: int, noun: str, plural: str | None = None) -> str:
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
+class _AliasPaths:
+    """The agent aliases through which an invoker's confused-deputy paths go, one path per alias.
+
+    What a walk reaches beyond an alias does not depend on who invoked it, so each alias
+    is walked once (`reach_from` from the alias node), and the walk is joined to each
+    invoker's own path to the alias (`invocable_aliases`).
+    """
+
+    def __init__(self, context: FindingContext) -> None:
+        self.deputy = context.deputy
+        self._beyond: dict[str, dict[tuple[str, str], Reach]] = {}
+        self._invocable: dict[str, list[Reach]] = {}
+
+    def first_alias(self, reach: Reach) -> str | None:
+        graph = self.deputy.graph
+        return next((node for node in reach.nodes if graph.nodes[node]["label"] == Label.AGENT_ALIAS), None)
+
+    def paths(self, reach: Reach) -> dict[str, Reach]:
+        """Map each alias through which the invoker reaches the target as a confused deputy to one path.
+
+        An alias whose way to the target holds only under conditions does not count when the
+        invoker also has a conditional direct path, as in `blast_radius`.
+        """
+        principal = reach.principal
+        if principal not in self._invocable:
+            self._invocable[principal] = invocable_aliases(self.deputy, principal)
+        found: dict[str, Reach] = {}
+        # NOTE: the path to an alias is the invoker's shortest one. When the direct path is
+        # conditional, an alias reached unconditionally only by a longer path is left out.
+        for invoke in self._invocable[principal]:
+            beyond = self._walk_beyond(invoke.target).get((reach.target, reach.access))
+            if beyond is None:
+                continue
+            conditional = invoke.conditional or beyond.conditional
+            if reach.direct_conditional and conditional:
+                continue
+            steps = (*invoke.steps, *beyond.steps)
+            found[invoke.target] = replace(reach, steps=steps, weak=beyond.weak, conditional=conditional)
+        # The engine's own path may invoke its first alias from a Lambda function's role,
+        # which invocable_aliases does not follow, so that alias is always kept.
+        first = self.first_alias(reach)
+        if first is not None and first not in found:
+            found[first] = reach
+        return found
+
+    def _walk_beyond(self, alias: str) -> dict[tuple[str, str], Reach]:
+        if alias not in self._beyond:
+            self._beyond[alias] = {(r.target, r.access): r for r in reach_from(self.deputy, alias)}
+        return self._beyond[alias]
+
+
 def confused_deputies(context: FindingContext) -> list[Finding]:
     """DG003: one finding per sensitive target (or VPC API group) and access, over every invoker."""
     deputy = context.deputy
@@ -91,20 +160,36 @@ def confused_deputies(context: FindingContext) -> list[Finding]:
         for reach in blast_radius(deputy, principal) if radii is None else radii[principal]:
             if reach.confused_deputy:
                 groups[(_target_group(context, reach.target), reach.access)].append(reach)
+    alias_paths = _AliasPaths(context)
     findings = []
     for (group, access), reaches in sorted(groups.items()):
-        findings.append(_confused_finding(context, group, access, reaches))
+        findings.append(_confused_finding(context, alias_paths, group, access, reaches))
     return findings
 
 
-def _confused_finding(context: FindingContext, group: str, access: str, reaches: list[Reach]) -> Finding:
+def _confused_finding(
+    context: FindingContext, alias_paths: _AliasPaths, group: str, access: str, reaches: list[Reach]
+) -> Finding:
     graph = context.deputy.graph
     best = _best(reaches)
     principals = sorted({reach.principal for reach in reaches})
     targets = sorted({reach.target for reach in reaches})
-    aliases = sorted(
-        {node for reach in reaches for node in reach.nodes if graph.nodes[node]["label"] == Label.AGENT_ALIAS}
-    )
+
+    # Every alias of every invoker, with the shortest path through each agent.
+    invoker_aliases: dict[str, set[str]] = defaultdict(set)
+    agent_paths: dict[str, Reach] = {}
+    for reach in reaches:
+        for alias, path in alias_paths.paths(reach).items():
+            invoker_aliases[reach.principal].add(alias)
+            agent = str(graph.nodes[alias].get("agent"))
+            current = agent_paths.get(agent)
+            if current is None or _best([path, current]) is path:
+                agent_paths[agent] = path
+    aliases = sorted({alias for found in invoker_aliases.values() for alias in found})
+    agents = sorted(agent_paths)
+    best_agent = graph.nodes[alias_paths.first_alias(best) or aliases[0]].get("agent")
+    agent_paths[str(best_agent)] = best
+
     strong = any(not reach.weak for reach in reaches)
     unconditional = any(not reach.conditional for reach in reaches)
     if strong and unconditional:
@@ -123,28 +208,29 @@ def _confused_finding(context: FindingContext, group: str, access: str, reaches:
         what = f"{context.node_name(best.target)} ({target_data['label']})"
         target_text = what
     names = ", ".join(context.node_name(principal) for principal in principals)
-    alias_names = ", ".join(context.node_name(alias) for alias in aliases)
     evidence = [
         Evidence(
-            detail=f"{len(principals)} invoker{'s' if len(principals) > 1 else ''} ({names}) "
-            f"can {access} {target_text} through {alias_names} but not with their own permissions; "
-            f"sensitive because {target_data.get('sensitivity')}"
+            detail=f"{_plural(len(principals), 'invoker')} ({names}) can {access} {target_text} through "
+            f"{_plural(len(aliases), 'alias', 'aliases')} of {_plural(len(agents), 'agent')} but not with their own "
+            f"permissions; sensitive because {target_data.get('sensitivity')}"
         ),
-        *path_evidence(context, best),
+        *_alias_evidence(context, invoker_aliases),
+        *_agent_path_evidence(context, agent_paths, first=str(best_agent)),
     ]
     kinds = sorted({reach.kind for reach in reaches})
     return Finding(
         rule_id="DG003",
         rule="confused-deputy",
         severity=severity,
-        title=f"{len(principals)} invoker{'s' if len(principals) > 1 else ''} can {access} {what} through an agent",
+        title=f"{_plural(len(principals), 'invoker')} can {access} {what} through an agent",
         key=f"{group}|{access}",
         resources=(*targets, *aliases, *principals),
         evidence=tuple(evidence),
         remediation=(
             "Remove the permission that gives the agent this reach (see the evidence for the statement), or scope who "
             "may invoke the agent's aliases with bedrock:InvokeAgent on named alias ARNs; a path of kind "
-            "agent-action-group is cut by removing the action group or narrowing its Lambda function's role."
+            "agent-action-group is cut by removing the action group or narrowing its Lambda function's role. "
+            "Every alias listed in the evidence leads to the target, so each one needs the fix."
         ),
         score=float(weight * len(principals)),
         path=attack_path(context, best),
@@ -152,12 +238,48 @@ def _confused_finding(context: FindingContext, group: str, access: str, reaches:
             "invokers": principals,
             "targets": targets,
             "aliases": aliases,
+            "agents": agents,
+            "invoker_aliases": {invoker: sorted(found) for invoker, found in sorted(invoker_aliases.items())},
             "access": access,
             "kinds": kinds,
             "weak_only": not strong,
             "conditional_only": not unconditional,
         },
     )
+
+
+def _alias_evidence(context: FindingContext, invoker_aliases: dict[str, set[str]]) -> list[Evidence]:
+    """Write one sentence per set of aliases, naming the invokers that reach the target through exactly those."""
+    invokers_of: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for invoker, aliases in sorted(invoker_aliases.items()):
+        names = tuple(sorted(context.node_name(alias) for alias in aliases))
+        invokers_of[names].append(context.node_name(invoker))
+    evidence = []
+    for alias_names, invoker_names in sorted(invokers_of.items(), key=lambda item: item[1]):
+        verb = "reaches" if len(invoker_names) == 1 else "reach"
+        evidence.append(Evidence(detail=f"{_names(invoker_names)} {verb} it through {', '.join(alias_names)}"))
+    return evidence
+
+
+def _agent_path_evidence(context: FindingContext, agent_paths: dict[str, Reach], *, first: str) -> list[Evidence]:
+    """List the steps and statements of the shortest path through each agent, the finding's own path first."""
+    order = [first, *sorted((agent for agent in agent_paths if agent != first), key=context.node_name)]
+    evidence: list[Evidence] = []
+    for agent in order[:MAX_AGENT_PATHS]:
+        path = agent_paths[agent]
+        agent_name, invoker_name = context.node_name(agent), context.node_name(path.principal)
+        evidence.append(Evidence(detail=f"shortest path through agent {agent_name}, for {invoker_name}:"))
+        evidence += path_evidence(context, path)
+    hidden = order[MAX_AGENT_PATHS:]
+    if hidden:
+        evidence.append(
+            Evidence(
+                detail=f"{_plural(len(hidden), 'more agent')} lead to the target: "
+                f"{', '.join(context.node_name(agent) for agent in hidden)}; GET /v1/confused-deputy-paths?agent=ARN "
+                "or `deputy paths INVOKER TARGET` shows their paths"
+            )
+        )
+    return evidence
 
 
 class _Reach:

@@ -184,7 +184,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "DG011",
         "agent-drift",
-        "An agent's role permissions, action groups or knowledge bases changed since the previous build",
+        "What an agent's aliases serve (versions, role permissions, action groups, knowledge bases) changed since "
+        "the previous build",
         Severity.MEDIUM,
     ),
 )

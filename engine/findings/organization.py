@@ -5,7 +5,14 @@ allows everything requests `bedrock:InvokeAgent` and `bedrock:CreateAgent` in a 
 that is not approved, with `aws:RequestedRegion` set to that region. Only the SCPs of
 the organization tree decide such a request, so an allow means that no SCP blocks
 Bedrock there. When `[bedrock] approved_accounts` is set, accounts outside the list
-are probed in an approved region too.
+are probed in an approved region too. The probe region is an example of a request
+that would be allowed, not a region where the snapshot saw activity.
+
+A snapshot without `organization/` data gives no finding, because no SCP being known is
+not the same as no SCP existing. The snapshot's "not analysed" notes say that SCPs were
+not analysed. When `deputy collect` recorded gaps in Organizations calls, an SCP it could not
+read may still deny the request, so the finding is low and names the gaps
+(`details.depends_on_gaps` holds their indexes, as paths do in `deputy analyze`).
 
 Not modelled: region restrictions in permissions boundaries or identity-based
 policies, which can be changed inside the account, and declarative policies.
@@ -13,9 +20,14 @@ policies, which can be changed inside the account, and declarative policies.
 
 from __future__ import annotations
 
+import logging
+
 from engine.evaluator import Decision, Evaluation
 from engine.findings.context import FindingContext
 from engine.findings.model import Evidence, Finding, Severity
+from engine.inventory import Organization
+
+logger = logging.getLogger(__name__)
 
 # Regions probed as "not approved", in this order; the first one that the
 # configuration does not approve is used.
@@ -51,10 +63,7 @@ def _probe(context: FindingContext, account: str, region: str) -> list[tuple[str
     return results
 
 
-def _why_no_scp(context: FindingContext, account: str) -> str:
-    organization = context.deputy.snapshot.organization
-    if organization is None:
-        return "the snapshot has no organization data, so no SCP is known to apply to the account"
+def _why_no_scp(organization: Organization, account: str) -> str:
     if account == organization.management_account_id:
         return "SCPs do not apply to the management account"
     if account not in organization.account_ids:
@@ -62,31 +71,45 @@ def _why_no_scp(context: FindingContext, account: str) -> str:
     return "the SCPs along the account's organization path allow the request"
 
 
+def _organization_gaps(context: FindingContext) -> list[int]:
+    """Return the indexes of the collection gaps in Organizations calls, which may hide an SCP."""
+    return [index for index, gap in enumerate(context.deputy.snapshot.gaps) if gap.service == "organizations"]
+
+
 def bedrock_scp(context: FindingContext) -> list[Finding]:
     """DG005: accounts where Bedrock agents can be used or created outside approved regions or accounts."""
+    organization = context.deputy.snapshot.organization
+    if organization is None:
+        # Without organization data no SCP is known, which is not the same as none existing.
+        # The snapshot's "not analysed" notes already state that SCPs were not analysed.
+        logger.info("DG005: skipped, because the snapshot has no organization data")
+        return []
     findings: list[Finding] = []
+    gaps = _organization_gaps(context)
     approved_accounts = set(context.sensitivity.approved_accounts)
     accounts = set(context.deputy.snapshot.accounts)
-    organization = context.deputy.snapshot.organization
-    if approved_accounts and organization is not None:
+    if approved_accounts:
         accounts |= set(organization.account_ids)
     for account in sorted(accounts):
         approved = _approved_regions(context, account)
         if approved_accounts and account not in approved_accounts:
             region = approved[0]
-            scope = f"account {account}, which [bedrock] approved_accounts does not list"
+            where = f"in {region}"
+            scope = f"stops Bedrock agents in account {account}, which [bedrock] approved_accounts does not list"
         else:
             region = next((r for r in PROBE_REGIONS if r not in approved), "")
-            scope = f"region {region}, outside the approved regions {', '.join(approved)}"
             if not region:
                 continue
+            # The region is only an example request. The snapshot records no activity there.
+            where = f"in a region outside the approved list, for example {region},"
+            scope = f"limits Bedrock agents in account {account} to the approved regions ({', '.join(approved)})"
         allowed = [(action, e) for action, e in _probe(context, account, region) if e.decision is not Decision.DENY]
         if not allowed:
             continue
         evidence = [
             Evidence(
-                detail=f"{action} in {region} is {DECISION_WORDS[evaluation.decision]} for a role of account "
-                f"{account} that may do anything: {_why_no_scp(context, account)}",
+                detail=f"{action} {where} would be {DECISION_WORDS[evaluation.decision]} for a role of account "
+                f"{account} that may do anything: {_why_no_scp(organization, account)}",
                 setting="service control policies",
             )
             for action, evaluation in allowed
@@ -101,12 +124,20 @@ def bedrock_scp(context: FindingContext) -> list[Finding]:
                         sid=statement.sid,
                     )
                 )
+        evidence += [
+            Evidence(
+                detail="an SCP that deputy collect could not read may still deny the request: "
+                f"{context.deputy.snapshot.gaps[index].sentence()}",
+                setting="service control policies",
+            )
+            for index in gaps
+        ]
         findings.append(
             Finding(
                 rule_id="DG005",
                 rule="bedrock-scp-missing",
-                severity=Severity.MEDIUM,
-                title=f"No SCP stops Bedrock agents in {scope}",
+                severity=Severity.LOW if gaps else Severity.MEDIUM,
+                title=f"No SCP {'that the snapshot holds ' if gaps else ''}{scope}",
                 key=f"{account}|{region}",
                 resources=(f"arn:{context.partition}:iam::{account}:root",),
                 evidence=tuple(dict.fromkeys(evidence)),
@@ -116,7 +147,12 @@ def bedrock_scp(context: FindingContext) -> list[Finding]:
                     "Region'), and one that denies bedrock:* in accounts not approved for Bedrock."
                 ),
                 score=float(len(allowed)),
-                details={"account": account, "probed_region": region, "approved_regions": approved},
+                details={
+                    "account": account,
+                    "probed_region": region,
+                    "approved_regions": approved,
+                    "depends_on_gaps": gaps,
+                },
             )
         )
     return findings

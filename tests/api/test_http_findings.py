@@ -23,6 +23,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shared-hr-agent"
 
 ACCOUNT = "111122223333"
 HR_AGENT = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent/Q7HRX2KD4N"
+PROD_ALIAS = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/Q7HRX2KD4N/PRD4N8XK2Z"
 
 
 def example_findings() -> list[dict[str, Any]]:
@@ -150,11 +151,11 @@ def test_neo4j_drift_between_builds(
 
     with serve(create_app(make_settings("neo4j"), neo4j_backend(neo4j_store))) as client:
         drift = all_items(client, {"type": "agent-drift"})
-    assert [item["resources"] for item in drift] == [[HR_AGENT]]
+    assert [item["resources"] for item in drift] == [[HR_AGENT, PROD_ALIAS]]
     assert drift[0]["severity"] == "high"
     assert drift[0]["evidence"][0]["detail"] == (
-        f"added since build {first}: action group network-ops -> "
-        f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:infra-vpc-provisioner"
+        f"added since build {first} to what alias hr-policy-assistant/prod serves (version 2): "
+        f"action group network-ops -> arn:aws:lambda:us-east-1:{ACCOUNT}:function:infra-vpc-provisioner"
     )
 
 

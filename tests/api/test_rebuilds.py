@@ -388,6 +388,54 @@ def test_diff_reports_paths_and_reach(harness: Harness, kind: str, store: GraphS
     assert paged["paths_removed_total"] == len(result["alice"])
 
 
+HR_AGENT_DIR = Path("111122223333") / "us-east-1" / "bedrock-agent" / "agents" / "Q7HRX2KD4N"
+
+
+def route_prod_to(snapshot: Path, version: str) -> None:
+    path = snapshot / HR_AGENT_DIR / "aliases.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    for alias in document["agentAliasSummaries"]:
+        if alias["agentAliasName"] == "prod":
+            alias["routingConfiguration"] = [{"agentVersion": version}]
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+
+def drift_after_reroute(harness: Harness, kind: str, store: GraphStore | None, tmp_path: Path) -> tuple[str, list[Any]]:
+    """Serve the example with prod on version 1, rebuild with prod on version 2; return the old build and DG011."""
+    snapshot = copy_example(tmp_path)
+    route_prod_to(snapshot, "1")
+    with service(harness, kind, snapshot, store) as client:
+        first = client.get("/v1/builds").json()["items"][0]["build"]
+        route_prod_to(snapshot, "2")
+        assert wait_for(client, trigger(client))["status"] == "succeeded"
+        response = client.get("/v1/findings", params={"type": "DG011"})
+    assert response.status_code == 200, response.text
+    items: list[Any] = response.json()["items"]
+    return first, items
+
+
+def test_drift_after_alias_reroute(harness: Harness, kind: str, store: GraphStore | None, tmp_path: Path) -> None:
+    first, items = drift_after_reroute(harness, kind, store, tmp_path)
+    [finding] = items
+    assert finding["key"] == "arn:aws:bedrock:us-east-1:111122223333:agent/Q7HRX2KD4N"
+    assert finding["severity"] == "high"
+    assert finding["evidence"][0]["detail"] == (
+        f"alias hr-policy-assistant/prod routed to version 1 in build {first} and now routes to version 2"
+    )
+    assert finding["evidence"][1]["detail"] == (
+        f"added since build {first} to what alias hr-policy-assistant/prod serves (version 2): action group "
+        "network-ops -> arn:aws:lambda:us-east-1:111122223333:function:infra-vpc-provisioner"
+    )
+
+
+def test_drift_same_on_both_backends(harness: Harness, neo4j_store: GraphStore, tmp_path: Path) -> None:
+    embedded_first, embedded = drift_after_reroute(harness, "embedded", None, tmp_path / "embedded")
+    neo4j_first, neo4j = drift_after_reroute(harness, "neo4j", neo4j_store, tmp_path / "neo4j")
+    # The build ids differ, and so does every sentence that names the previous build.
+    named = [json.dumps(item).replace(neo4j_first, "BUILD") for item in neo4j]
+    assert named == [json.dumps(item).replace(embedded_first, "BUILD") for item in embedded]
+
+
 def test_diff_same_on_both_backends(harness: Harness, neo4j_store: GraphStore, tmp_path: Path) -> None:
     embedded = run_diffs(harness, "embedded", None, tmp_path / "embedded")
     neo4j = run_diffs(harness, "neo4j", neo4j_store, tmp_path / "neo4j")

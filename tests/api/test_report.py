@@ -103,6 +103,31 @@ def test_sarif_validates_against_schema() -> None:
     assert first["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == "arn:aws:s3:::acme-hr-policies"
 
 
+HR_BUCKET_ALIASES = [
+    f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/M3ITHD8P5W/HDP2X7K9QA",
+    f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/M3ITHD8P5W/TSTALIASID",
+    f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/Q7HRX2KD4N/PRD4N8XK2Z",
+    f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/Q7HRX2KD4N/TSTALIASID",
+    f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/Q7HRX2KD4N/V1S7QJ3M0B",
+]
+HR_BUCKET_ALIAS_SENTENCE = (
+    "alice and bob reach it through hr-policy-assistant/AgentTestAlias, hr-policy-assistant/prod, "
+    "hr-policy-assistant/stable-v1, it-helpdesk-agent/AgentTestAlias, it-helpdesk-agent/helpdesk-prod"
+)
+
+
+def test_every_format_lists_all_aliases(report_json: dict[str, Any]) -> None:
+    bucket = next(f for f in report_json["findings"] if f["key"] == "arn:aws:s3:::acme-hr-policies|read")
+    assert bucket["details"]["aliases"] == HR_BUCKET_ALIASES
+    sarif = json.loads(report(str(EXAMPLE), "--format", "sarif"))
+    results = sarif["runs"][0]["results"]
+    result = next(r for r in results if r["partialFingerprints"]["deputygraphFindingId/v1"] == bucket["id"])
+    assert result["properties"]["details"]["aliases"] == HR_BUCKET_ALIASES
+    assert HR_BUCKET_ALIAS_SENTENCE in result["message"]["text"]
+    assert f"  - {HR_BUCKET_ALIAS_SENTENCE}\n" in report(str(EXAMPLE))
+    assert f"<li>{HR_BUCKET_ALIAS_SENTENCE}</li>" in report(str(EXAMPLE), "--format", "html")
+
+
 def test_sarif_schema_rejects_broken_log() -> None:
     log = json.loads(report(str(EXAMPLE), "--format", "sarif"))
     del log["runs"][0]["tool"]["driver"]["name"]
@@ -148,7 +173,12 @@ def test_report_previous_shows_drift(tmp_path: Path) -> None:
         ).unlink()
     data = json.loads(report(str(EXAMPLE), "--previous", str(previous), "--format", "json"))
     drift = [finding for finding in data["findings"] if finding["rule_id"] == "DG011"]
-    assert [finding["resources"] for finding in drift] == [[f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent/Q7HRX2KD4N"]]
+    assert [finding["resources"] for finding in drift] == [
+        [
+            f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent/Q7HRX2KD4N",
+            f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/Q7HRX2KD4N/PRD4N8XK2Z",
+        ]
+    ]
     assert data["previous_snapshot"] == str(previous)
 
 

@@ -1,9 +1,10 @@
 """The findings of the graph that the service reads: `GET /v1/findings`.
 
 Each request reads one build, named in the X-Deputy-Build header like the other reads.
-On the embedded backend the finding rules run once per build, on its first request. The
-Neo4j backend reads the findings that `deputy load` stored with the build, and adds drift
-(DG011) since the succeeded build before it, compared in Neo4j.
+On the embedded backend the finding rules run once per build, on its first request, and
+drift (DG011) compares the build with the one it replaced. The Neo4j backend reads the
+findings that `deputy load` stored with the build, and adds drift since the succeeded
+build before it, compared in Neo4j.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from api.http.embedded import EmbeddedView
 from api.http.models import Page
 from api.http.neo4j_backend import Neo4jView
 from api.http.routes import Limit, Offset, error_responses, read_view
-from engine.findings import RULES, Severity, find_all
+from engine.findings import RULES, Severity, drift_findings, find_all, sort_findings
 from queries.findings_store import build_findings
 
 router = APIRouter(prefix="/v1", tags=["findings"], responses=error_responses(400, 401, 501, 503))
@@ -63,7 +64,12 @@ def _embedded_findings(view: EmbeddedView) -> list[dict[str, Any]]:
     with _embedded_lock:
         cached = _embedded_cache.get(view)
         if cached is None:
-            cached = [finding.to_json() for finding in find_all(view.deputy)]
+            found = find_all(view.deputy)
+            previous = view.previous
+            if previous is not None:
+                label = f"build {previous.build_id}"
+                found += drift_findings(previous.drift_rows, view.drift_rows, previous_label=label)
+            cached = [finding.to_json() for finding in sort_findings(found)]
             _embedded_cache[view] = cached
         return cached
 
