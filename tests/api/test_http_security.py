@@ -165,6 +165,56 @@ def test_oversized_body_is_413(embedded_client: httpx.Client) -> None:
     assert "larger than 262144 bytes" in response.json()["detail"]
 
 
+DECISION = {"principal": "arn:aws:iam::111122223333:user/alice", "action": "s3:GetObject", "resource": "*"}
+
+
+def test_422_omits_submitted_value(embedded_client: httpx.Client) -> None:
+    response = embedded_client.post("/v1/decisions", json={**DECISION, "extra": "secret-value-0123456789"})
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": [{"loc": ["body", "extra"], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"}]
+    }
+    assert "secret-value" not in response.text
+
+
+def test_422_names_query_parameter(embedded_client: httpx.Client) -> None:
+    response = embedded_client.get("/v1/confused-deputy-paths", params={"limit": "secret-value-0123456789"})
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": [
+            {
+                "loc": ["query", "limit"],
+                "msg": "Input should be a valid integer, unable to parse string as an integer",
+                "type": "int_parsing",
+            }
+        ]
+    }
+
+
+def test_422_cuts_long_context_key(embedded_client: httpx.Client) -> None:
+    key = "k" * 100_000
+    response = embedded_client.post("/v1/decisions", json={**DECISION, "context": {key: ["secret-value"]}})
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error == {
+        "loc": ["body", "context", "k" * 64 + "...", "[key]"],
+        "msg": "String should have at most 256 characters",
+        "type": "string_too_long",
+    }
+    assert len(response.content) < 300
+
+
+def test_422_invalid_json_has_no_context(embedded_client: httpx.Client) -> None:
+    response = embedded_client.post(
+        "/v1/decisions", content=b'{"principal": "secret-value', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["type"] == "json_invalid"
+    assert set(error) == {"loc", "msg", "type"}
+    assert "secret-value" not in response.text
+
+
 def test_method_not_allowed_lists_every_method(embedded_client: httpx.Client) -> None:
     response = embedded_client.delete("/v1/builds")
     assert response.status_code == 405
