@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 from fastapi import HTTPException, Query, Request, Response, status
 
 from api.http.backends import Backend, GraphView
 from api.http.models import ErrorBody
-from engine.arn import parse_arn
+from engine.arn import is_arn
 
 MAX_ID_LENGTH = 2048
 DEFAULT_LIMIT = 100
@@ -51,36 +52,55 @@ def backend_of(request: Request) -> Backend:
     return backend
 
 
-def check_arn(value: str, name: str) -> str:
-    """Reject a value that is not an ARN with 400, naming the parameter."""
+@dataclass(frozen=True, slots=True)
+class RequestValue:
+    """The place in a request that carries a value, a query parameter or a URL path segment, as errors name it."""
+
+    name: str  # the query parameter, or a description of the path segment such as "principal ARN"
+    in_path: bool = False
+
+    def __str__(self) -> str:
+        return f"the {self.name} in the URL path" if self.in_path else f"query parameter {self.name}"
+
+
+def check_arn(value: str, where: RequestValue) -> str:
+    """Reject a value that is not an ARN with 400, naming where it came from but not repeating the value."""
     if len(value) > MAX_ID_LENGTH:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"{name} is longer than {MAX_ID_LENGTH} characters")
-    try:
-        parse_arn(value)
-    except ValueError as error:
         raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, f"{name} is invalid: {error}; URL-encode the ARN in the path"
-        ) from error
-    return value
+            status.HTTP_400_BAD_REQUEST,
+            f"{where} is longer than {MAX_ID_LENGTH} characters, the maximum length of an ARN here",
+        )
+    if is_arn(value):
+        return value
+    form = "arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE"
+    fix = f"put the ARN ({form}) in the path URL-encoded" if where.in_path else f"give an ARN of the form {form}"
+    raise HTTPException(status.HTTP_400_BAD_REQUEST, f"{where} is not an ARN; {fix}")
 
 
-def check_node_id(value: str, name: str) -> str:
+def check_node_id(value: str, where: RequestValue) -> str:
     """Like check_arn, but also accept the `vpc-api:ACCOUNT:REGION:SERVICE:ACTION` ids of VpcApi nodes."""
     parts = value.split(":")
     if value.startswith("vpc-api:") and len(parts) == 5 and len(value) <= MAX_ID_LENGTH:
         return value
-    return check_arn(value, name)
+    if len(value) <= MAX_ID_LENGTH and not is_arn(value):
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"{where} is not an ARN; give an ARN of the form arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE, "
+            "or the id of a VpcApi node, vpc-api:ACCOUNT:REGION:SERVICE:ACTION",
+        )
+    return check_arn(value, where)
 
 
-def require_label(view: GraphView, node_id: str, labels: set[str], what: str) -> None:
-    """Raise 404 when the node is not in the build or has none of the labels."""
+def require_label(view: GraphView, node_id: str, labels: set[str], what: str, where: RequestValue) -> None:
+    """Raise 404 when the node is not in the build or has none of the labels.
+
+    The message repeats the node id, which has passed check_arn or check_node_id.
+    """
     label = view.node_label(node_id)
     if label is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{what} {node_id!r} is not in the graph")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{where}: {what} {node_id} is not in the graph")
     if labels and label not in labels:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"{node_id!r} is a {label}, not a {what}; no {what} has this ARN"
-        )
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{where}: {node_id} is a {label}, not a {what}")
 
 
 async def read_view(request: Request, response: Response, work: Callable[[GraphView], Result]) -> Result:

@@ -13,6 +13,7 @@ from api.http.routes import (
     NODE_ID_SCHEMA,
     Limit,
     Offset,
+    RequestValue,
     check_arn,
     check_node_id,
     error_responses,
@@ -27,6 +28,14 @@ OPTIONAL_ARN = {**ARN_SCHEMA, "pattern": f"^$|{ARN_SCHEMA['pattern']}"}
 OPTIONAL_NODE_ID = {**NODE_ID_SCHEMA, "pattern": f"^$|{NODE_ID_SCHEMA['pattern']}"}
 SensitiveOnly = Annotated[bool, Query(description="only resources marked sensitive")]
 
+PRINCIPAL_IN_PATH = RequestValue("principal ARN", in_path=True)
+AGENT_IN_PATH = RequestValue("agent ARN", in_path=True)
+FROM_QUERY = RequestValue("from")
+TO_QUERY = RequestValue("to")
+INVOKER_QUERY = RequestValue("invoker")
+AGENT_QUERY = RequestValue("agent")
+RESOURCE_QUERY = RequestValue("resource")
+
 
 @router.get("/principals/{arn:path}/blast-radius", response_model=Page[PathResult])
 async def principal_blast_radius(
@@ -39,10 +48,10 @@ async def principal_blast_radius(
     offset: Offset = 0,
 ) -> Page[PathResult]:
     """Return every resource a user or role reaches, with the path that explains each (ARN URL-encoded)."""
-    check_arn(arn, "principal ARN")
+    check_arn(arn, PRINCIPAL_IN_PATH)
 
     def work(view: GraphView) -> Page[PathResult]:
-        require_label(view, arn, {Label.USER, Label.ROLE}, "user or role")
+        require_label(view, arn, {Label.USER, Label.ROLE}, "user or role", PRINCIPAL_IN_PATH)
         return view.principal_blast_radius(arn, sensitive_only=sensitive_only, offset=offset, limit=limit)
 
     return await read_view(request, response, work)
@@ -59,10 +68,10 @@ async def agent_blast_radius(
     offset: Offset = 0,
 ) -> Page[PathResult]:
     """Return every resource that invoking one of an agent's aliases reaches (agent ARN URL-encoded)."""
-    check_arn(arn, "agent ARN")
+    check_arn(arn, AGENT_IN_PATH)
 
     def work(view: GraphView) -> Page[PathResult]:
-        require_label(view, arn, {Label.BEDROCK_AGENT}, "Bedrock agent")
+        require_label(view, arn, {Label.BEDROCK_AGENT}, "Bedrock agent", AGENT_IN_PATH)
         return view.agent_blast_radius(arn, sensitive_only=sensitive_only, offset=offset, limit=limit)
 
     return await read_view(request, response, work)
@@ -89,14 +98,14 @@ async def paths(
     offset: Offset = 0,
 ) -> Page[PathResult]:
     """Return the paths from a principal to one node (one per access kind), or to every resource it reaches."""
-    check_arn(source, "from")
+    check_arn(source, FROM_QUERY)
     if target is not None:
-        check_node_id(target, "to")
+        check_node_id(target, TO_QUERY)
 
     def work(view: GraphView) -> Page[PathResult]:
-        require_label(view, source, {Label.USER, Label.ROLE}, "user or role")
+        require_label(view, source, {Label.USER, Label.ROLE}, "user or role", FROM_QUERY)
         if target is not None:
-            require_label(view, target, set(), "node")
+            require_label(view, target, set(), "node", TO_QUERY)
         return view.paths(source, target, offset=offset, limit=limit)
 
     return await read_view(request, response, work)
@@ -126,19 +135,19 @@ async def confused_deputy_paths(
 ) -> Page[PathResult]:
     """Return the paths through an agent to sensitive resources that the invoker could not reach on its own."""
     if invoker:
-        check_arn(invoker, "invoker")
+        check_arn(invoker, INVOKER_QUERY)
     if agent:
-        check_arn(agent, "agent")
+        check_arn(agent, AGENT_QUERY)
     if resource:
-        check_node_id(resource, "resource")
+        check_node_id(resource, RESOURCE_QUERY)
 
     def work(view: GraphView) -> Page[PathResult]:
         if invoker:
-            require_label(view, invoker, {Label.USER, Label.ROLE}, "user or role")
+            require_label(view, invoker, {Label.USER, Label.ROLE}, "user or role", INVOKER_QUERY)
         if agent:
-            require_label(view, agent, {Label.BEDROCK_AGENT}, "Bedrock agent")
+            require_label(view, agent, {Label.BEDROCK_AGENT}, "Bedrock agent", AGENT_QUERY)
         if resource:
-            require_label(view, resource, set(), "resource")
+            require_label(view, resource, set(), "resource", RESOURCE_QUERY)
         return view.confused_deputy_paths(invoker=invoker, agent=agent, resource=resource, offset=offset, limit=limit)
 
     return await read_view(request, response, work)
