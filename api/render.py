@@ -170,8 +170,13 @@ def _role_lines(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _session_lines(result: dict[str, Any]) -> list[str]:
+    session = result.get("session")
+    return [f"note: {session['note']}", ""] if session else []
+
+
 def blast_radius_text(result: dict[str, Any]) -> str:
-    lines = [f"Blast radius of {_name(result['principal'])}"]
+    lines = [*_session_lines(result), f"Blast radius of {_name(result['principal'])}"]
     for alias in result["agent_aliases"]:
         lines.append(f"  can invoke {_name(alias['nodes'][-1])}")
     if not result["blast_radius"]:
@@ -183,9 +188,9 @@ def blast_radius_text(result: dict[str, Any]) -> str:
 
 
 def paths_text(result: dict[str, Any]) -> str:
+    lines = _session_lines(result)
     if not result["paths"]:
-        return "no path"
-    lines: list[str] = []
+        return "\n".join([*lines, "no path"])
     for path in result["paths"]:
         lines += path_lines(path, indent="")
         lines.append("")

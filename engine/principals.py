@@ -52,6 +52,15 @@ class RequestPrincipal:
         return self.kind in (PrincipalKind.USER, PrincipalKind.ROLE_SESSION)
 
 
+def session_note(session_arn: str, role_arn: str) -> str:
+    """Build the note that the CLI and the REST API print when they return a role's paths for a session."""
+    return (
+        f"{session_arn} is a session of role {role_arn}, so these are the role's paths. "
+        "Session policies and session tags are not in the snapshot. Session policies can only "
+        "narrow these paths, and session tags can change the result of conditions on aws:PrincipalTag."
+    )
+
+
 def is_service_name(text: str) -> bool:
     """Tell whether text has the shape of a service principal, such as `bedrock.amazonaws.com`."""
     return "." in text and not text.startswith("arn:")

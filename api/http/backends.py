@@ -79,6 +79,10 @@ class GraphView(Protocol):
 
     def node_label(self, node_id: str) -> str | None: ...
 
+    def role_arn(self, account: str, name: str) -> str | None:
+        """Find a role by account and name, as an assumed-role session ARN names it."""
+        ...
+
     def principal_blast_radius(
         self, principal: str, *, sensitive_only: bool, offset: int, limit: int
     ) -> Page[PathResult]: ...

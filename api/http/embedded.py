@@ -51,6 +51,9 @@ class EmbeddedView:
         data = self.deputy.graph.nodes.get(node_id)
         return None if data is None else str(data["label"])
 
+    def role_arn(self, account: str, name: str) -> str | None:
+        return self.deputy.role_arn(account, name)
+
     def _result(self, reach: Reach, *, start: str | None = None, agent_radius: bool = False) -> PathResult:
         graph = self.deputy.graph
         nodes = [

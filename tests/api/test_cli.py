@@ -148,6 +148,53 @@ def test_check_session_principal() -> None:
     assert result["decision"] == "allow"
 
 
+KB_ROLE = f"arn:aws:iam::{ACCOUNT}:role/service-role/AmazonBedrockExecutionRoleForKnowledgeBase_hr"
+KB_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/AmazonBedrockExecutionRoleForKnowledgeBase_hr/sync-42"
+KB_SESSION_NOTE = (
+    f"{KB_SESSION} is a session of role {KB_ROLE}, so these are the role's paths. "
+    "Session policies and session tags are not in the snapshot. Session policies can only "
+    "narrow these paths, and session tags can change the result of conditions on aws:PrincipalTag."
+)
+
+
+def test_blast_radius_of_session_is_role_radius() -> None:
+    result = deputy_json("blast-radius", str(EXAMPLE), "--principal", KB_SESSION, "--all")
+    assert result["session"] == {"arn": KB_SESSION, "role": KB_ROLE, "note": KB_SESSION_NOTE}
+    assert result["principal"]["arn"] == KB_ROLE
+    role = deputy_json("blast-radius", str(EXAMPLE), "--principal", KB_ROLE, "--all")
+    assert role["session"] is None
+    assert result["blast_radius"] == role["blast_radius"]
+    assert "arn:aws:s3:::acme-hr-policies" in {path["to"] for path in result["blast_radius"]}
+
+
+def test_paths_of_session_table_notes_role() -> None:
+    result = deputy("paths", str(EXAMPLE), "--from", KB_SESSION, "--to", "arn:aws:s3:::acme-hr-policies")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"note: {KB_SESSION_NOTE}"
+    assert lines[2] == "read acme-hr-policies (S3Bucket)  [direct]"
+
+
+def test_session_of_unknown_role_exits_2() -> None:
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/ghost/s"
+    result = deputy("blast-radius", str(EXAMPLE), "--principal", session)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"deputy: error: --principal {session!r} is a session of role ghost, which is not in account "
+        f"{ACCOUNT} of the snapshot; give the ARN of a user or role it holds\n"
+    )
+
+
+def test_paths_from_federated_session_exits_2() -> None:
+    session = f"arn:aws:sts::{ACCOUNT}:federated-user/bob"
+    result = deputy("paths", str(EXAMPLE), "--from", session)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"deputy: error: --from {session!r} is an STS session that is not an assumed-role session, "
+        "which deputygraph does not model; give a user or role ARN\n"
+    )
+
+
 def test_unknown_principal_exits_2() -> None:
     result = deputy("blast-radius", str(EXAMPLE), "--principal", f"arn:aws:iam::{ACCOUNT}:user/nobody")
     assert result.returncode == 2

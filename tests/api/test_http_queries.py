@@ -349,3 +349,51 @@ def test_readyz_reports_ready(client: httpx.Client) -> None:
     response = client.get("/readyz", headers={"Authorization": ""})
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+KB_ROLE = f"arn:aws:iam::{ACCOUNT}:role/service-role/AmazonBedrockExecutionRoleForKnowledgeBase_hr"
+KB_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/AmazonBedrockExecutionRoleForKnowledgeBase_hr/sync-42"
+KB_SESSION_NOTE = (
+    f"{KB_SESSION} is a session of role {KB_ROLE}, so these are the role's paths. "
+    "Session policies and session tags are not in the snapshot. Session policies can only "
+    "narrow these paths, and session tags can change the result of conditions on aws:PrincipalTag."
+)
+
+
+def test_session_blast_radius_is_role_radius(client: httpx.Client) -> None:
+    response = client.get(f"/v1/principals/{encoded(KB_SESSION)}/blast-radius", params={"sensitive_only": False})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["session"] == {"arn": KB_SESSION, "role": KB_ROLE, "note": KB_SESSION_NOTE}
+    role = client.get(f"/v1/principals/{encoded(KB_ROLE)}/blast-radius", params={"sensitive_only": False}).json()
+    assert role["session"] is None
+    assert body["items"] == role["items"]
+    assert {item["start"] for item in body["items"]} == {KB_ROLE}
+    assert HR_BUCKET in {item["target"] for item in body["items"]}
+
+
+def test_session_paths_start_at_role(client: httpx.Client) -> None:
+    response = client.get("/v1/paths", params={"from": KB_SESSION, "to": HR_BUCKET})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["session"] == {"arn": KB_SESSION, "role": KB_ROLE, "note": KB_SESSION_NOTE}
+    assert [(item["start"], item["target"], item["access"]) for item in body["items"]] == [(KB_ROLE, HR_BUCKET, "read")]
+
+
+def test_session_of_unknown_role_is_404(client: httpx.Client) -> None:
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/ghost/s"
+    response = client.get(f"/v1/principals/{encoded(session)}/blast-radius")
+    assert response.status_code == 404
+    assert response.json()["detail"] == (
+        f"the principal ARN in the URL path: {session} is a session of role ghost, "
+        f"and no role of that name in account {ACCOUNT} is in the graph"
+    )
+
+
+def test_session_invoker_filter_names_role(client: httpx.Client) -> None:
+    response = client.get("/v1/confused-deputy-paths", params={"invoker": KB_SESSION})
+    assert response.status_code == 404
+    assert response.json()["detail"] == (
+        f"query parameter invoker: {KB_SESSION} is an assumed-role session, and paths start at roles; "
+        f"give its role's ARN, {KB_ROLE}"
+    )

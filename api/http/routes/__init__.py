@@ -10,8 +10,10 @@ from typing import Annotated, TypeVar
 from fastapi import HTTPException, Query, Request, Response, status
 
 from api.http.backends import Backend, GraphView
-from api.http.models import ErrorBody
-from engine.arn import is_arn
+from api.http.models import ErrorBody, Page, PathResult, PrincipalPage, ResolvedSession
+from engine.arn import is_arn, parse_role_session
+from engine.model import Label
+from engine.principals import session_note
 
 MAX_ID_LENGTH = 2048
 DEFAULT_LIMIT = 100
@@ -101,6 +103,38 @@ def require_label(view: GraphView, node_id: str, labels: set[str], what: str, wh
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{where}: {what} {node_id} is not in the graph")
     if labels and label not in labels:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{where}: {node_id} is a {label}, not a {what}")
+
+
+def principal_page(page: Page[PathResult], session: ResolvedSession | None) -> PrincipalPage:
+    """Add the resolved session, if any, to a page of paths from one principal."""
+    return PrincipalPage(
+        items=page.items,
+        total=page.total,
+        offset=page.offset,
+        limit=page.limit,
+        next_offset=page.next_offset,
+        session=session,
+    )
+
+
+def resolve_principal(view: GraphView, arn: str, where: RequestValue) -> tuple[str, ResolvedSession | None]:
+    """Return the user or role where paths from `arn` start, and the session when `arn` is a role session.
+
+    A session acts with its role's permissions, so its paths are the role's. Raise 404 when
+    neither the principal nor the session's role is in the build.
+    """
+    session = parse_role_session(arn)
+    if session is None:
+        require_label(view, arn, {Label.USER, Label.ROLE}, "user or role", where)
+        return arn, None
+    role = view.role_arn(session.account, session.role_name)
+    if role is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"{where}: {arn} is a session of role {session.role_name}, "
+            f"and no role of that name in account {session.account} is in the graph",
+        )
+    return role, ResolvedSession(arn=arn, role=role, note=session_note(arn, role))
 
 
 async def read_view(request: Request, response: Response, work: Callable[[GraphView], Result]) -> Result:
