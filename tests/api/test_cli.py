@@ -195,6 +195,45 @@ def test_paths_from_federated_session_exits_2() -> None:
     )
 
 
+START_FORMS = (
+    "a user or role ARN such as arn:aws:iam::111122223333:user/alice, "
+    "or an assumed-role session ARN, arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION"
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["paths", "--from", "not-an-arn"], f"--from 'not-an-arn' is not an ARN; give {START_FORMS}"),
+        (
+            ["paths", "--from", ALICE, "--to", "acme-hr-policies"],
+            "--to 'acme-hr-policies' is not an ARN; give a resource ARN such as arn:aws:s3:::bucket, "
+            "or a VpcApi id, vpc-api:ACCOUNT:REGION:SERVICE:ACTION",
+        ),
+        (["blast-radius", "--principal", "alice"], f"--principal 'alice' is not an ARN; give {START_FORMS}"),
+        (
+            ["check", "--principal", "alice", "--action", "s3:GetObject", "--resource", "*"],
+            "--principal 'alice' is not an ARN; give a user, role or assumed-role session ARN, "
+            "a service principal such as bedrock.amazonaws.com, or anonymous",
+        ),
+    ],
+)
+def test_option_not_an_arn_exits_2(tmp_path: Path, args: list[str], message: str) -> None:
+    # The snapshot folder does not exist, so the message shows that the option is checked first.
+    result = deputy(args[0], str(tmp_path / "absent"), *args[1:])
+    assert result.returncode == 2
+    assert result.stderr == f"deputy: error: {message}\n"
+
+
+def test_query_param_not_an_arn_exits_2() -> None:
+    result = deputy("query", "blast_radius_principal", "--param", "principal=alice")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "deputy: error: query blast_radius_principal: --param principal 'alice' is not an ARN; "
+        "give the ARN of a user or role\n"
+    )
+
+
 def test_unknown_principal_exits_2() -> None:
     result = deputy("blast-radius", str(EXAMPLE), "--principal", f"arn:aws:iam::{ACCOUNT}:user/nobody")
     assert result.returncode == 2
