@@ -33,12 +33,31 @@ def add_command(commands: Any) -> None:
     report.add_argument("--config", help="TOML file with sensitivity and finding rules (default: built-in rules)")
 
 
-def _write(path: Path, text: str) -> None:
-    """Write the file through a temporary file in the same folder, so a failure leaves the old file whole."""
+def _check_out(path: Path) -> None:
+    """Raise UsageError unless a file can be created in the folder of --out.
+
+    The check creates and removes an empty temporary file there, because os.access tells root
+    that folders such as /proc and /sys are writable, although no file can be created there.
+    """
     if path.is_dir():
         raise UsageError(f"--out {str(path)!r} is a directory; give the path of a file")
-    if not path.parent.is_dir():
+    if not path.parent.exists():
         raise UsageError(f"--out {str(path)!r}: folder {str(path.parent)!r} not found; create it first")
+    if not path.parent.is_dir():
+        raise UsageError(f"--out {str(path)!r}: {str(path.parent)!r} is not a folder; give a path inside a folder")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as error:
+        raise UsageError(
+            f"--out {str(path)!r}: cannot create a file in folder {str(path.parent)!r} ({error.strerror}); "
+            "choose a folder you can write to"
+        ) from error
+    os.close(handle)
+    os.unlink(probe)
+
+
+def _write(path: Path, text: str) -> None:
+    """Write the file through a temporary file in the same folder, so a failure leaves the old file whole."""
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
@@ -50,12 +69,18 @@ def _write(path: Path, text: str) -> None:
 
 
 def run_report(args: argparse.Namespace) -> None:
-    """Build the graph (and the previous one), render the report and write it; raise DeputyError on bad input."""
+    """Build the graph (and the previous one), render the report and write it; raise DeputyError on bad input.
+
+    An --out path that cannot be written fails before the graph is built, so a wrong path
+    costs no analysis time.
+    """
     started = time.perf_counter()
 
     def progress(message: str) -> None:
         print(f"deputy report: [{time.perf_counter() - started:6.1f} s] {message}", file=sys.stderr, flush=True)
 
+    if args.out is not None:
+        _check_out(Path(args.out))
     sensitivity = load_sensitivity(args.config)
     progress(f"loading {args.snapshot} and building its graph")
     deputy = build_graph(load_snapshot(args.snapshot), sensitivity)
