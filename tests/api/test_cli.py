@@ -36,6 +36,66 @@ def test_analyze_table_shows_confused_deputies() -> None:
     assert "call ec2:CreateVpc (VpcApi)  [agent-action-group]  CONFUSED DEPUTY" in result.stdout
 
 
+ESCALATION_NOTE = [
+    "A name followed by (after rewriting its policies), (after joining the group) or (after removing its",
+    "permissions boundary) is an escalated principal: a user or role of the account as it is after a caller",
+    "made that change. docs/graph-model.md lists the techniques.",
+]
+
+
+def test_analyze_table_names_escalated_principal() -> None:
+    result = deputy("analyze", str(EXAMPLE))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    start = lines.index("  platform-admin (Role)")
+    assert (
+        lines[start + 1] == f"    <- any permission in account {ACCOUNT} (after rewriting its policies) (conditional)"
+    )
+    assert "(EscalatedPrincipal)" not in result.stdout
+    assert "any-policy:" not in result.stdout
+    assert lines[-3:] == ESCALATION_NOTE
+
+
+def test_analyze_table_explains_self_assumption() -> None:
+    result = deputy("analyze", str(EXAMPLE))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    start = lines.index("  platform-admin (Role)")
+    assumers = lines[start + 1 : start + 4]
+    assert assumers[1:] == [
+        "    <- OrganizationAccountAccessRole (Role) (conditional)",
+        "    <- itself: a session of the role may assume it again, which adds no permission (conditional)",
+    ]
+    assert "<- platform-admin (Role)" not in result.stdout
+
+
+def test_paths_table_names_attacker_policy() -> None:
+    result = deputy(
+        "paths",
+        str(EXAMPLE),
+        "--from",
+        f"arn:aws:iam::{ACCOUNT}:role/OrganizationAccountAccessRole",
+        "--to",
+        "arn:aws:s3:::acme-terraform-state",
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert (
+        f"  any permission in account {ACCOUNT} (after rewriting its policies) "
+        "-[CAN_UPDATE_ASSUME_ROLE_POLICY]-> platform-admin (Role)"
+    ) in lines
+    assert "      granted by a policy the attacker wrote" in lines
+    assert "any-policy:" not in result.stdout
+    assert lines[-3:] == ESCALATION_NOTE
+
+
+def test_analyze_json_names_escalation_kind() -> None:
+    result = deputy_json("analyze", str(EXAMPLE))
+    (platform_admin,) = [entry for entry in result["role_assumption"] if entry["role"]["name"] == "platform-admin"]
+    escalated = [node for node in platform_admin["assumed_by"] if node["label"] == "EscalatedPrincipal"]
+    assert [(node["arn"], node["escalation"]) for node in escalated] == [(f"any-policy:{ACCOUNT}", "any-policy")]
+
+
 def test_analyze_json_summary() -> None:
     result = deputy_json("analyze", str(EXAMPLE))
     assert result["summary"]["invokers"] >= 3
