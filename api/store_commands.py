@@ -23,7 +23,9 @@ def add_commands(commands: Any) -> None:
         command.add_argument(
             "--neo4j-uri", help="Bolt URI of the Neo4j server (default: NEO4J_URI or bolt://127.0.0.1:7687)"
         )
-        command.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+        command.add_argument(
+            "--format", choices=("table", "json"), default="table", help="output format (default: table)"
+        )
         return command
 
     load = store_command(
