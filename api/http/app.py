@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.routing import Match
 
-from api.http.auth import ApiKey, KeyStore, require_read
+from api.http.auth import require_read
 from api.http.backends import (
     Backend,
     BackendUnavailableError,
@@ -29,10 +29,12 @@ from api.http.backends import (
     NotFoundError,
     NotSupportedError,
 )
+from api.http.keys import ApiKey, KeyStore
 from api.http.routes import builds, decisions, findings, graph, health
 from api.rebuild import DEFAULT_COLLECT_TIMEOUT, Rebuilder, RebuildSource, Schedule
 from engine.errors import DeputyError
-from queries.store import DEFAULT_KEEP_BUILDS, BuildRunningError, Neo4jSettings
+from queries.builds import DEFAULT_KEEP_BUILDS
+from queries.store import BuildRunningError, Neo4jSettings
 
 logger = logging.getLogger(__name__)
 

@@ -23,16 +23,8 @@ from engine.paths import Reach, blast_radius, invokers, paths_between, reach_fro
 from engine.sensitivity import load_sensitivity
 from ingest.snapshot import load_snapshot
 from queries.build_summary import BuildSummary, summarize
-from queries.store import (
-    FAILED,
-    MAX_ERROR_LENGTH,
-    REMOVED,
-    RUNNING,
-    SUCCEEDED,
-    BuildRunningError,
-    new_build_id,
-    utc_now,
-)
+from queries.builds import FAILED, MAX_ERROR_LENGTH, REMOVED, RUNNING, SUCCEEDED, new_build_id, utc_now
+from queries.store import BuildRunningError
 
 logger = logging.getLogger(__name__)
 

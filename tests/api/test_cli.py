@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -407,3 +408,41 @@ def test_invalid_neo4j_uri_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
         assert result.returncode == 2
         assert result.stderr.count("\n") == 1
         assert f"NEO4J_URI {uri!r} is invalid" in result.stderr
+
+
+# Modules that only some commands need, so that start-up and other commands do not load them.
+ON_DEMAND_MODULES = ("boto3", "botocore", "fastapi", "neo4j", "uvicorn")
+
+
+def loaded_on_demand_modules(*args: str, env: dict[str, str] | None = None) -> set[str]:
+    """Run the CLI in a new interpreter and return the ON_DEMAND_MODULES it imported."""
+    code = (
+        "import contextlib, io, sys\n"
+        "from api.cli import run\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    run(sys.argv[1:])\n"
+        f"print(' '.join(m for m in {ON_DEMAND_MODULES!r} if m in sys.modules), file=sys.__stderr__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300, check=False, env=env
+    )
+    return set(result.stderr.splitlines()[-1].split())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["analyze", "--help"],
+        ["analyze", str(EXAMPLE)],
+        ["check", str(EXAMPLE), "--principal", ALICE, "--action", "s3:GetObject", "--resource", "*"],
+        ["report", str(EXAMPLE), "--format", "json"],
+    ],
+)
+def test_command_skips_unused_modules(args: list[str]) -> None:
+    assert loaded_on_demand_modules(*args) == set()
+
+
+def test_neo4j_command_loads_driver() -> None:
+    env = {**os.environ, "NEO4J_URI": "bolt://127.0.0.1:1", "NEO4J_PASSWORD": "unused"}
+    assert loaded_on_demand_modules("builds", env=env) == {"neo4j"}

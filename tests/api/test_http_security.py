@@ -19,9 +19,9 @@ from fastapi import FastAPI
 from starlette.routing import BaseRoute, Route
 
 from api.http.app import ServeSettings, create_app
-from api.http.auth import KeyStore, Scope, parse_api_keys
 from api.http.backends import BackendUnavailableError
 from api.http.embedded import EmbeddedBackend
+from api.http.keys import KeyStore, Scope, parse_api_keys
 from api.http.models import Build, Page
 from api.http.neo4j_backend import Neo4jBackend, Neo4jView, _Row
 from engine.errors import UsageError

@@ -14,7 +14,7 @@ from api.http.models import AttackPathKey, Build, BuildDiff, BuildStarted, Page,
 from api.http.routes import Limit, Offset, backend_of, error_responses, run_blocking
 from api.rebuild import Rebuilder
 from queries.build_summary import diff
-from queries.store import SUCCEEDED
+from queries.builds import SUCCEEDED
 
 router = APIRouter(prefix="/v1", tags=["builds"], responses=error_responses(401, 503))
 admin_router = APIRouter(prefix="/v1", tags=["builds"], responses=error_responses(401, 403, 409, 501, 503))
