@@ -3,6 +3,9 @@
 Progress goes to standard error, one line per account and region (or one JSON object per
 line with `--log-format json`), and a summary with counts per service and the gaps goes
 to standard output. `--quiet` leaves only warnings, so each gap is still logged.
+
+boto3 and the collector are imported when the command runs, because the command line
+imports this module to build its parser.
 """
 
 from __future__ import annotations
@@ -18,22 +21,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
-
-import boto3
-from botocore.exceptions import ProfileNotFound
+from typing import TYPE_CHECKING, Any
 
 from engine.arn import is_account_id
 from engine.errors import UsageError
 from engine.inventory import CollectionGap
-from ingest.collect.aws import ClientFactory
-from ingest.collect.runner import ALL_REGIONS, Collector, CollectSettings
+
+if TYPE_CHECKING:
+    from ingest.collect.aws import ClientFactory
+    from ingest.collect.runner import CollectSettings
 
 # Region codes such as us-east-1, eu-central-2, us-gov-west-1 and cn-northwest-1.
 _REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 # IAM role names: up to 64 characters of letters, digits and +=,.@_- (IAM API reference, CreateRole).
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 MAX_CONCURRENCY = 32
+ALL_REGIONS = "all"  # the --regions value that reads every region enabled in each account
 INTERRUPTED = 130
 COLLECT_LOGGER = "ingest.collect"
 
@@ -72,6 +75,8 @@ def add_command(commands: Any) -> None:
 
 def settings_from_args(args: argparse.Namespace) -> CollectSettings:
     """Validate the options of `collect`; raise UsageError naming the bad value."""
+    from ingest.collect.runner import CollectSettings  # noqa: PLC0415
+
     regions: tuple[str, ...] | None = None
     if args.regions.strip().lower() != ALL_REGIONS:
         regions = tuple(dict.fromkeys(region.strip() for region in args.regions.split(",") if region.strip()))
@@ -111,6 +116,12 @@ def settings_from_args(args: argparse.Namespace) -> CollectSettings:
 
 def run_collect(args: argparse.Namespace, factory: ClientFactory | None = None) -> int:
     """Run `deputy collect`; return the exit code. Raise DeputyError on bad input."""
+    import boto3  # noqa: PLC0415
+    from botocore.exceptions import ProfileNotFound  # noqa: PLC0415
+
+    from ingest.collect.aws import ClientFactory  # noqa: PLC0415
+    from ingest.collect.runner import Collector  # noqa: PLC0415
+
     settings = settings_from_args(args)
     _configure_logging(quiet=args.quiet, log_format=args.log_format)
     if factory is None:

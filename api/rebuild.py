@@ -6,6 +6,9 @@ current build and swaps. A rebuild that fails at any step is marked failed with 
 and logged, and the current build keeps serving. `Rebuilder` lets one rebuild run at a
 time in a process; the backend's `begin_build` also rejects a second running build, which
 for Neo4j covers other processes too. `Schedule` starts a rebuild every period.
+
+The graph builder and the Neo4j store are imported where they are used, because the
+command line imports this module for the defaults of its options.
 """
 
 from __future__ import annotations
@@ -17,14 +20,15 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from api.http.backends import Backend
-from api.http.models import Build
 from engine.errors import DeputyError, UsageError
-from engine.graph import DeputyGraph, build_graph
-from engine.sensitivity import load_sensitivity
-from ingest.snapshot import load_snapshot
-from queries.store import DEFAULT_KEEP_BUILDS, BuildRunningError
+from queries.builds import DEFAULT_KEEP_BUILDS
+
+if TYPE_CHECKING:
+    from api.http.backends import Backend
+    from api.http.models import Build
+    from engine.graph import DeputyGraph
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +106,10 @@ class RebuildSource:
 
     def build(self) -> DeputyGraph:
         """Collect, read the snapshot and build its graph; raise DeputyError naming the step at fault."""
+        from engine.graph import build_graph  # noqa: PLC0415
+        from engine.sensitivity import load_sensitivity  # noqa: PLC0415
+        from ingest.snapshot import load_snapshot  # noqa: PLC0415
+
         self.collect()
         return build_graph(load_snapshot(self.snapshot), load_sensitivity(self.config))
 
@@ -146,6 +154,8 @@ class Rebuilder:
             thread.join(timeout)
 
     def _begin(self) -> str:
+        from queries.store import BuildRunningError  # noqa: PLC0415
+
         # A rebuild whose build already shows as succeeded may still be returning; a short
         # wait lets a trigger sent right after it proceed instead of getting 409.
         if not self._lock.acquire(timeout=FINISHING_WAIT_SECONDS):
@@ -232,6 +242,8 @@ class Schedule:
         logger.info("stopped the rebuild schedule")
 
     def _tick(self) -> None:
+        from queries.store import BuildRunningError  # noqa: PLC0415
+
         try:
             self.rebuilder.run()
         except BuildRunningError as error:

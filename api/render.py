@@ -5,13 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from engine.graph import condition_text
+from engine.model import Label
 
 # Assumers listed per role in the table; JSON output lists all of them.
 MAX_LISTED = 10
 
+# The step by which a caller reaches each kind of EscalatedPrincipal, keyed by the node's
+# `escalation` property. The node's name states the permissions, such as "any permission in
+# account 111122223333", and the table prints the step after it in brackets.
+ESCALATION_STEPS = {
+    "any-policy": "after rewriting its policies",
+    "group-member": "after joining the group",
+    "no-boundary": "after removing its permissions boundary",
+}
 
-def _name(node: dict[str, Any]) -> str:
-    return f"{node.get('name') or node['arn']} ({node['label']})"
+
+def node_name(node: dict[str, Any]) -> str:
+    """Name a node for people: its name and label, or for an escalated principal how it came to be."""
+    name = node.get("name") or node["arn"]
+    if node["label"] == Label.ESCALATED_PRINCIPAL:
+        return f"{name} ({ESCALATION_STEPS.get(node.get('escalation') or '', 'after a privilege escalation')})"
+    return f"{name} ({node['label']})"
 
 
 def path_lines(
@@ -28,11 +42,11 @@ def path_lines(
     if path.get("depends_on_gaps"):
         flags.append("depends on collection gaps " + ", ".join(f"#{index + 1}" for index in path["depends_on_gaps"]))
     target = path["nodes"][-1]
-    header = f"{indent}{path['access']} {_name(target)}  [{path['kind']}]"
+    header = f"{indent}{path['access']} {node_name(target)}  [{path['kind']}]"
     if flags:
         header += "  " + ", ".join(flags)
     lines = [header]
-    names = {node["arn"]: _name(node) for node in path["nodes"]}
+    names = {node["arn"]: node_name(node) for node in path["nodes"]}
     for edge in path["edges"]:
         lines.append(f"{indent}  {names[edge['from']]} -[{edge['type']}]-> {names[edge['to']]}")
         if edge.get("explanation"):
@@ -42,10 +56,7 @@ def path_lines(
             for ref in edge.get("statement_refs", [])
         ]
         for statement in [*shared, *edge.get("statements", [])]:
-            sid = f" {statement['sid']}" if statement.get("sid") else ""
-            lines.append(
-                f"{indent}      granted by {statement['policy']} statement {statement['statement_index']}{sid}"
-            )
+            lines.append(f"{indent}      granted by {_statement_name(statement)}")
         for condition in edge.get("conditions", []):
             lines.append(f"{indent}      {condition_text(condition)}")
         if edge.get("potential"):
@@ -53,6 +64,18 @@ def path_lines(
         if edge.get("note"):
             lines.append(f"{indent}      note: {edge['note']}")
     return lines
+
+
+def _statement_name(statement: dict[str, Any]) -> str:
+    """Name a granting statement by its policy id, index and Sid.
+
+    The policy that an escalated principal's caller writes has no ARN, only an id such as
+    `any-policy:111122223333#attacker-policy`, so it is named by its description instead.
+    """
+    if not str(statement["policy"]).startswith("arn:") and statement.get("policy_name"):
+        return str(statement["policy_name"])
+    sid = f" {statement['sid']}" if statement.get("sid") else ""
+    return f"{statement['policy']} statement {statement['statement_index']}{sid}"
 
 
 def _node(result: dict[str, Any], arn: str) -> dict[str, Any]:
@@ -93,10 +116,10 @@ def analyze_text(result: dict[str, Any]) -> str:
     # Invokers holding confused-deputy paths come first, the most paths first.
     entries = sorted(result["invokers"], key=lambda entry: -sum(p["confused_deputy"] for p in entry["blast_radius"]))
     for entry in entries:
-        lines += ["", f"Invoker {_name(_node(result, entry['principal']))}"]
+        lines += ["", f"Invoker {node_name(_node(result, entry['principal']))}"]
         for alias in entry["agent_aliases"]:
             flag = " (conditional)" if alias["conditional"] else ""
-            lines.append(f"  can invoke {_name(_node(result, alias['alias']))}{flag}")
+            lines.append(f"  can invoke {node_name(_node(result, alias['alias']))}{flag}")
         through_agents = [path for path in entry["blast_radius"] if path["kind"].startswith("agent-")]
         if not through_agents:
             lines.append("  reaches no sensitive target through an agent")
@@ -109,7 +132,21 @@ def analyze_text(result: dict[str, Any]) -> str:
                 "by assuming roles or by invoking a Lambda function (see --format json)"
             )
     lines += _role_lines(result)
+    lines += _escalation_note(lines)
     return "\n".join(lines)
+
+
+def _escalation_note(lines: list[str]) -> list[str]:
+    """Explain escalated principals once, when a line of the output names one."""
+    suffixes = [f"({step})" for step in ESCALATION_STEPS.values()]
+    if not any(suffix in line for line in lines for suffix in suffixes):
+        return []
+    return [
+        "",
+        "A name followed by (after rewriting its policies), (after joining the group) or (after removing its",
+        "permissions boundary) is an escalated principal: a user or role of the account as it is after a caller",
+        "made that change. docs/graph-model.md lists the techniques.",
+    ]
 
 
 def findings_summary_lines(findings: list[dict[str, Any]]) -> list[str]:
@@ -129,7 +166,7 @@ def _finding_lines(result: dict[str, Any]) -> list[str]:
     findings = result["confused_deputy_paths"]
     if not findings:
         return []
-    names = {arn: _name(_node(result, arn)) for arn in result["nodes"]}
+    names = {arn: node_name(_node(result, arn)) for arn in result["nodes"]}
     lines = ["", "Confused-deputy paths (invoker, access, resource, how)"]
     for finding in findings:
         flag = ", conditional" if finding["conditional"] else ""
@@ -148,11 +185,11 @@ def _role_lines(result: dict[str, Any]) -> list[str]:
     if assumable:
         lines += ["", "Roles that users, roles or outside accounts can assume"]
     for entry in assumable:
-        lines.append(f"  {_name(entry['role'])}")
+        lines.append(f"  {node_name(entry['role'])}")
         for assumer in entry["assumed_by"][:MAX_LISTED]:
             flag = " (conditional)" if assumer.get("conditional") else ""
             note = f" ({assumer['note']})" if assumer.get("note") else ""
-            lines.append(f"    <- {_name(assumer)}{flag}{note}")
+            lines.append(f"    <- {_assumer_name(assumer, entry['role'])}{flag}{note}")
         hidden = len(entry["assumed_by"]) - MAX_LISTED
         if hidden > 0:
             lines.append(f"    ... and {hidden} more (see --format json)")
@@ -170,26 +207,44 @@ def _role_lines(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _session_lines(result: dict[str, Any]) -> list[str]:
+    session = result.get("session")
+    return [f"note: {session['note']}", ""] if session else []
+
+
+def _assumer_name(assumer: dict[str, Any], role: dict[str, Any]) -> str:
+    """Name a principal that may assume the role, saying what it means when that is the role itself."""
+    if assumer["arn"] != role["arn"]:
+        return node_name(assumer)
+    # A trust policy that names the role or its account lets a session of the role assume it
+    # again (IAM User Guide, "Update a role trust policy"). The new session has no permission
+    # that the old one lacked, so this line adds no reach.
+    return "itself: a session of the role may assume it again, which adds no permission"
+
+
 def blast_radius_text(result: dict[str, Any]) -> str:
-    lines = [f"Blast radius of {_name(result['principal'])}"]
+    lines = [*_session_lines(result), f"Blast radius of {node_name(result['principal'])}"]
     for alias in result["agent_aliases"]:
-        lines.append(f"  can invoke {_name(alias['nodes'][-1])}")
+        lines.append(f"  can invoke {node_name(alias['nodes'][-1])}")
     if not result["blast_radius"]:
         lines.append("  reaches no sensitive target")
     for path in result["blast_radius"]:
         lines += path_lines(path)
     lines.append(f"confused-deputy paths: {result['confused_deputy_count']}")
+    lines += _escalation_note(lines)
     return "\n".join(lines)
 
 
 def paths_text(result: dict[str, Any]) -> str:
+    lines = _session_lines(result)
     if not result["paths"]:
-        return "no path"
-    lines: list[str] = []
-    for path in result["paths"]:
+        return "\n".join([*lines, "no path"])
+    for index, path in enumerate(result["paths"]):
+        if index > 0:
+            lines.append("")
         lines += path_lines(path, indent="")
-        lines.append("")
-    return "\n".join(lines).rstrip()
+    lines += _escalation_note(lines)
+    return "\n".join(lines)
 
 
 def _statement_lines(title: str, statements: list[dict[str, Any]]) -> list[str]:

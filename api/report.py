@@ -13,6 +13,7 @@ from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from api.render import node_name
 from engine.findings import RULES, Finding, find_all
 from engine.graph import DeputyGraph
 from engine.least_privilege import propose
@@ -152,7 +153,7 @@ def _md(text: Any) -> str:
 
 def path_text(path: dict[str, Any]) -> list[str]:
     """A path as one line per step: node, then the relationship that leads on."""
-    names = {node["arn"]: f"{node['name']} ({node['label']})" for node in path["nodes"]}
+    names = {node["arn"]: node_name(node) for node in path["nodes"]}
     lines = [names[path["nodes"][0]["arn"]]]
     for edge in path["edges"]:
         lines.append(f"  -[{edge['type']}]-> {names[edge['to']]}")

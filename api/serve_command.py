@@ -12,10 +12,10 @@ import signal
 from types import FrameType
 from typing import Any
 
-from api.http.auth import API_KEYS_VARIABLE, parse_api_keys
+from api.http.keys import API_KEYS_VARIABLE, parse_api_keys
 from api.rebuild import DEFAULT_COLLECT_TIMEOUT, Rebuilder, RebuildSource, Schedule, parse_duration
 from engine.errors import DeputyError, UsageError
-from queries.store import DEFAULT_KEEP_BUILDS
+from queries.builds import DEFAULT_KEEP_BUILDS
 
 logger = logging.getLogger(__name__)
 

@@ -1,18 +1,20 @@
-"""The `deputy` commands that use the Neo4j graph store: load, query and builds."""
+"""The `deputy` commands that use the Neo4j graph store: load, query and builds.
+
+The Neo4j driver and the graph builder are imported when a command runs, because the
+command line imports this module to build its parser.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import UsageError
-from engine.findings import find_all
-from engine.graph import build_graph
-from engine.sensitivity import load_sensitivity
-from ingest.snapshot import load_snapshot
 from queries.library import queries, query
-from queries.store import BuildRecord, GraphStore, Neo4jSettings
+
+if TYPE_CHECKING:
+    from queries.store import BuildRecord
 
 
 def add_commands(commands: Any) -> None:
@@ -23,7 +25,9 @@ def add_commands(commands: Any) -> None:
         command.add_argument(
             "--neo4j-uri", help="Bolt URI of the Neo4j server (default: NEO4J_URI or bolt://127.0.0.1:7687)"
         )
-        command.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+        command.add_argument(
+            "--format", choices=("table", "json"), default="table", help="output format (default: table)"
+        )
         return command
 
     load = store_command(
@@ -93,6 +97,12 @@ def _cell(value: Any) -> str:
 
 def run_store_command(args: argparse.Namespace) -> tuple[Any, str]:
     """Run load, query or builds; return the JSON-ready result and its table text."""
+    from engine.findings import find_all  # noqa: PLC0415
+    from engine.graph import build_graph  # noqa: PLC0415
+    from engine.sensitivity import load_sensitivity  # noqa: PLC0415
+    from ingest.snapshot import load_snapshot  # noqa: PLC0415
+    from queries.store import GraphStore, Neo4jSettings  # noqa: PLC0415
+
     if args.command == "query":
         selected = query(args.name)
         parameters = selected.bind(_params(args.param))

@@ -89,6 +89,30 @@ def sts_assumed_role_arn(account: str, role_name: str, session: str, partition: 
     return f"arn:{partition}:sts::{account}:assumed-role/{role_name}/{session}"
 
 
+@dataclass(frozen=True, slots=True)
+class RoleSession:
+    """The parts of an STS assumed-role session ARN that name the session's role."""
+
+    arn: str
+    partition: str
+    account: str
+    role_name: str
+    session_name: str
+
+
+def parse_role_session(text: str) -> RoleSession | None:
+    """Split `arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION`; return None for any other text."""
+    try:
+        arn = parse_arn(text)
+    except ValueError:
+        return None
+    kind, _, rest = arn.resource.partition("/")
+    role_name, _, session_name = rest.partition("/")
+    if arn.service != "sts" or kind != "assumed-role" or not role_name or not session_name:
+        return None
+    return RoleSession(text, arn.partition, arn.account, role_name, session_name)
+
+
 def role_arn_from_session(session_arn: str) -> str:
     """Map `arn:...:sts::ACCOUNT:assumed-role/NAME/SESSION` to the role's IAM ARN.
 

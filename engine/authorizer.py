@@ -42,7 +42,7 @@ from engine.inventory import (
     User,
 )
 from engine.policy import Policy, PolicyKind, PolicySource, Statement, parse_policy
-from engine.principals import PrincipalKind, RequestPrincipal
+from engine.principals import PrincipalKind, RequestPrincipal, is_service_name
 
 # Keys set only when an AWS service calls on behalf of a resource; a person calling
 # an API directly never sends them.
@@ -285,7 +285,7 @@ class Authorizer:
         """Turn a user, role or session ARN, a service name or `anonymous` into a caller."""
         if text == "anonymous":
             return RequestPrincipal(PrincipalKind.ANONYMOUS, "anonymous", None, self.partition)
-        if "." in text and not text.startswith("arn:"):
+        if is_service_name(text):
             return RequestPrincipal(PrincipalKind.SERVICE, text, None, self.partition)
         try:
             arn = parse_arn(text)

@@ -87,6 +87,13 @@ class DeputyGraph:
     def node(self, node_id: str) -> dict[str, Any]:
         return dict(self.graph.nodes[node_id])
 
+    def role_arn(self, account: str, name: str) -> str | None:
+        """Find a role by account and name, as a session ARN names it (without the role's path)."""
+        for node, data in self.graph.nodes(data=True):
+            if data["label"] == Label.ROLE and data.get("account") == account and data.get("name") == name:
+                return str(node)
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class _Target:

@@ -14,7 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 
-from engine.arn import account_root_arn, is_account_id, parse_arn
+from engine.arn import account_root_arn, is_account_id, is_arn, parse_arn
+
+# The forms of principal that `Authorizer.request_principal` accepts, for error messages.
+PRINCIPAL_FORMS = (
+    "a user, role or assumed-role session ARN, a service principal such as bedrock.amazonaws.com, or anonymous"
+)
 
 
 class PrincipalKind(StrEnum):
@@ -45,6 +50,25 @@ class RequestPrincipal:
     @property
     def is_iam_entity(self) -> bool:
         return self.kind in (PrincipalKind.USER, PrincipalKind.ROLE_SESSION)
+
+
+def session_note(session_arn: str, role_arn: str) -> str:
+    """Build the note that the CLI and the REST API print when they return a role's paths for a session."""
+    return (
+        f"{session_arn} is a session of role {role_arn}, so these are the role's paths. "
+        "Session policies and session tags are not in the snapshot. Session policies can only "
+        "narrow these paths, and session tags can change the result of conditions on aws:PrincipalTag."
+    )
+
+
+def is_service_name(text: str) -> bool:
+    """Tell whether text has the shape of a service principal, such as `bedrock.amazonaws.com`."""
+    return "." in text and not text.startswith("arn:")
+
+
+def is_principal_text(text: str) -> bool:
+    """Tell whether text has one of the PRINCIPAL_FORMS. The snapshot may still lack the principal."""
+    return text == "anonymous" or is_service_name(text) or is_arn(text)
 
 
 class MatchKind(Enum):

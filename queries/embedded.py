@@ -47,6 +47,8 @@ EDGE_KEYS = (
 def node_json(deputy: DeputyGraph, node_id: str) -> dict[str, Any]:
     data = deputy.graph.nodes[node_id]
     result: dict[str, Any] = {"arn": node_id, "label": data["label"], "name": data.get("name")}
+    if data["label"] == Label.ESCALATED_PRINCIPAL:
+        result["escalation"] = data.get("escalation")
     if data.get("sensitive"):
         result["sensitivity"] = data.get("sensitivity")
     return result

@@ -12,7 +12,8 @@ from typing import Any
 
 from engine.findings import Finding, drift_findings
 from engine.model import PERMISSION_RELS
-from queries.store import NODE_LABEL, SUCCEEDED, GraphStore
+from queries.builds import SUCCEEDED
+from queries.store import NODE_LABEL, GraphStore
 
 DRIFT_QUERIES = {
     "agents": f"MATCH (a:{NODE_LABEL}:BedrockAgent {{build: $build}}) RETURN a.arn AS agent, a.name AS name",

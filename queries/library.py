@@ -2,8 +2,9 @@
 
 Each file opens with a comment block: a summary of what it answers, then one line per
 parameter in the form `// @param NAME TYPE[=DEFAULT] DESCRIPTION`, where TYPE is
-`string`, `boolean` or `integer`. User input reaches a query only as parameters; no query
-text is ever built from it.
+`string`, `boolean`, `integer` or `node`. A `node` value is the id of a graph node: an ARN,
+or `vpc-api:ACCOUNT:REGION:SERVICE:ACTION` for a VpcApi node. User input reaches a query
+only as parameters; no query text is ever built from it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from engine.arn import is_arn
 from engine.errors import UsageError
 
 CYPHER_DIR = Path(__file__).resolve().parent / "cypher"
-_PARAM = re.compile(r"^//\s*@param\s+(\w+)\s+(string|boolean|integer)(?:=(\S*))?\s+(.*)$")
+_PARAM = re.compile(r"^//\s*@param\s+(\w+)\s+(string|boolean|integer|node)(?:=(\S*))?\s+(.*)$")
 CURRENT_BUILD_MATCH = "MATCH (:DeputyCurrent)-[:CURRENT]->(build:DeputyBuild)"
 PINNED_BUILD_MATCH = "MATCH (build:DeputyBuild {id: $build_id})"
 _TRUE = {"true", "yes", "1"}
@@ -69,6 +71,8 @@ class Query:
 def _convert(query: str, parameter: Parameter, raw: str) -> Any:
     if parameter.type == "string":
         return raw
+    if parameter.type == "node":
+        return _validate_node_id(query, parameter, raw)
     if parameter.type == "boolean":
         if raw.lower() in _TRUE:
             return True
@@ -79,6 +83,15 @@ def _convert(query: str, parameter: Parameter, raw: str) -> Any:
         return int(raw)
     except ValueError as error:
         raise UsageError(f"query {query}: {parameter.name} must be an integer, got {raw!r}") from error
+
+
+def _validate_node_id(query: str, parameter: Parameter, raw: str) -> str:
+    """Return a `node` value, or raise UsageError unless it is an ARN, a VpcApi id or an allowed empty value."""
+    if raw == "" and parameter.default == "":
+        return raw
+    if is_arn(raw) or (raw.startswith("vpc-api:") and raw.count(":") == 4):
+        return raw
+    raise UsageError(f"query {query}: --param {parameter.name} {raw!r} is not an ARN; give the {parameter.description}")
 
 
 def _parse(path: Path) -> Query:

@@ -33,12 +33,10 @@ import json
 import logging
 import os
 import threading
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from neo4j.exceptions import ConfigurationError, Neo4jError, ServiceUnavailable
@@ -48,6 +46,17 @@ from engine.graph import DeputyGraph
 from engine.model import Label, Rel
 from neo4j import Driver, GraphDatabase, ManagedTransaction
 from queries.build_summary import BuildSummary, summarize
+from queries.builds import (
+    DEFAULT_KEEP_BUILDS,
+    FAILED,
+    LEGACY_STATUSES,
+    MAX_ERROR_LENGTH,
+    REMOVED,
+    RUNNING,
+    SUCCEEDED,
+    new_build_id,
+    utc_now,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,17 +67,8 @@ NODE_LABEL = "DeputyNode"
 FINDING_LABEL = "DeputyFinding"
 BATCH_SIZE = 5000
 DELETE_BATCH_SIZE = 10000
-DEFAULT_KEEP_BUILDS = 3
 RUNNING_LEASE_SECONDS = 120  # a running build whose heartbeat is older belongs to a stopped process
 HEARTBEAT_SECONDS = 15
-MAX_ERROR_LENGTH = 2000
-
-# Build statuses. Records written before these names existed use `building` and `ready`.
-RUNNING = "running"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-REMOVED = "removed"  # a succeeded build whose nodes were deleted because newer builds are kept
-LEGACY_STATUSES = {"building": RUNNING, "ready": SUCCEEDED}
 LABELS = frozenset(str(label) for label in Label)
 REL_TYPES = frozenset(str(rel) for rel in Rel)
 JSON_PROPERTIES = ("statements", "conditions")
@@ -124,17 +124,6 @@ class BuildRecord:
     error: str | None = None
     current: bool = False
     attack_paths: int | None = None  # confused-deputy paths; None until the build succeeds
-
-
-def new_build_id() -> str:
-    """Make a build id that sorts by start time: UTC time to the second, then 8 random hex digits."""
-    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
-
-
-def utc_now() -> str:
-    """Return the current UTC time in ISO 8601, to the microsecond."""
-    # Microseconds keep builds started within one second in the order they started.
-    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _scalar(value: Any) -> Any:

@@ -64,7 +64,7 @@ class GuideError(Exception):
 
 def cypher_literal(parameter: Parameter, raw: str) -> str:
     """Format a parameter value as the Cypher literal that `:param NAME => VALUE` evaluates."""
-    if parameter.type == "string":
+    if parameter.type in ("string", "node"):
         escaped = raw.replace("\\", "\\\\").replace("'", "\\'")
         return f"'{escaped}'"
     if parameter.type == "boolean":

@@ -9,16 +9,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response, status
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.routing import Match
 
-from api.http.auth import ApiKey, KeyStore, require_read
+from api.http.auth import require_read
 from api.http.backends import (
     Backend,
     BackendUnavailableError,
@@ -27,10 +29,12 @@ from api.http.backends import (
     NotFoundError,
     NotSupportedError,
 )
+from api.http.keys import ApiKey, KeyStore
 from api.http.routes import builds, decisions, findings, graph, health
 from api.rebuild import DEFAULT_COLLECT_TIMEOUT, Rebuilder, RebuildSource, Schedule
 from engine.errors import DeputyError
-from queries.store import DEFAULT_KEEP_BUILDS, BuildRunningError, Neo4jSettings
+from queries.builds import DEFAULT_KEEP_BUILDS
+from queries.store import BuildRunningError, Neo4jSettings
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +43,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # above this size are rejected before they are read.
 MAX_BODY_BYTES = 256 * 1024
 HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+# Maximum length of a client-chosen location part, such as a dict key or an unknown field
+# name, that a 422 response repeats. A longer part is cut to this length and ends in "...".
+MAX_LOCATION_PART = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +92,25 @@ def open_backend(settings: ServeSettings) -> Backend:
 
 def _error(status_code: int, message: str) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=status_code)
+
+
+def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
+    """Return each validation error's location, message and type, without the submitted value.
+
+    FastAPI's default handler also returns `input` and `ctx`, which repeat what the client
+    sent: a secret pasted into the wrong field, or a value as large as the body. The list
+    still matches FastAPI's `HTTPValidationError` schema, in which both are optional.
+    """
+    return [
+        {"loc": [_location_part(part) for part in item["loc"]], "msg": item["msg"], "type": item["type"]}
+        for item in error.errors()
+    ]
+
+
+def _location_part(part: str | int) -> str | int:
+    if isinstance(part, str) and len(part) > MAX_LOCATION_PART:
+        return part[:MAX_LOCATION_PART] + "..."
+    return part
 
 
 async def _tag_and_guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -225,6 +251,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def invalid(_: Request, error: Exception) -> JSONResponse:
         return _error(status.HTTP_400_BAD_REQUEST, str(error))
 
+    async def unprocessable(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        return JSONResponse({"detail": _validation_errors(error)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
     async def not_supported(_: Request, error: Exception) -> JSONResponse:
         return _error(status.HTTP_501_NOT_IMPLEMENTED, str(error))
 
@@ -253,6 +283,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, unprocessable)
     app.add_exception_handler(NotFoundError, not_found)
     app.add_exception_handler(InvalidRequestError, invalid)
     app.add_exception_handler(NotSupportedError, not_supported)

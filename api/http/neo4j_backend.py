@@ -60,6 +60,14 @@ MATCH (n:{NODE_LABEL} {{build: build.id, arn: id}})
 RETURN n.arn AS arn, [label IN labels(n) WHERE label <> '{NODE_LABEL}'][0] AS label, n.name AS name
 """
 
+ROLE_LOOKUP = f"""
+{PINNED_BUILD_MATCH}
+MATCH (n:{NODE_LABEL}:Role {{build: build.id, account: $account, name: $name}})
+RETURN n.arn AS arn
+ORDER BY arn
+LIMIT 1
+"""
+
 EDGE_LOOKUP = f"""
 {PINNED_BUILD_MATCH}
 UNWIND $edges AS edge
@@ -127,6 +135,11 @@ class Neo4jView:
         with reading():
             rows = self.store.run_read(NODE_LOOKUP, {"ids": [node_id], "build_id": self.build_id})
         return str(rows[0]["label"]) if rows else None
+
+    def role_arn(self, account: str, name: str) -> str | None:
+        with reading():
+            rows = self.store.run_read(ROLE_LOOKUP, {"account": account, "name": name, "build_id": self.build_id})
+        return str(rows[0]["arn"]) if rows else None
 
     def _describe(self, rows: Sequence[_Row]) -> list[PathResult]:
         """Look up the labels and names of the nodes and the reasons of the edges of a page of paths."""

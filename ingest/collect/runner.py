@@ -38,7 +38,6 @@ from ingest.collect.writer import MANIFEST, StagingWriter
 
 logger = logging.getLogger(__name__)
 
-ALL_REGIONS = "all"
 GLOBAL = "global"
 
 

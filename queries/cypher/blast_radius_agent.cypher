@@ -1,7 +1,7 @@
 // Blast radius of an agent: what invoking each alias of one Bedrock agent reaches through
 // its action-group Lambda functions, knowledge bases and execution role.
 //
-// @param agent string ARN of the agent (arn:...:agent/ID)
+// @param agent node ARN of the agent (arn:...:agent/ID)
 // @param sensitive_only boolean=true only resources marked sensitive
 MATCH (:DeputyCurrent)-[:CURRENT]->(build:DeputyBuild)
 MATCH (start:AgentAlias {build: build.id, agent: $agent})

@@ -2,7 +2,7 @@
 // assuming roles, or through Bedrock agents and Lambda functions, with one explaining
 // path per (resource, access) and whether that path is a confused deputy.
 //
-// @param principal string ARN of a user or role
+// @param principal node ARN of a user or role
 // @param sensitive_only boolean=true only resources marked sensitive
 //
 // Paths are chosen as the embedded engine chooses them (engine/paths.py): four passes,

@@ -1,9 +1,9 @@
 // Confused-deputy paths: every path through a Bedrock agent by which an invoker reaches
 // a sensitive resource it could not reach with its own permissions or by assuming roles.
 //
-// @param invoker string= ARN of one invoking user or role, or empty for every invoker
-// @param agent string= ARN of one agent (arn:...:agent/ID), or empty for every agent
-// @param resource string= ARN of one resource, or empty for every resource
+// @param invoker node= ARN of one invoking user or role, or empty for every invoker
+// @param agent node= ARN of one agent (arn:...:agent/ID), or empty for every agent
+// @param resource node= ARN of one resource, or empty for every resource
 //
 // The walk is the one of blast_radius_principal.cypher, run from every principal that
 // can invoke an agent alias directly or after assuming roles.

@@ -1,7 +1,7 @@
 // What each Lambda function's execution role reaches with its own permissions, by
 // assuming roles or by escalating: the resources a caller of the function can touch through it.
 //
-// @param function string= ARN of one function, or empty for every function
+// @param function node= ARN of one function, or empty for every function
 // @param sensitive_only boolean=true only resources marked sensitive
 MATCH (:DeputyCurrent)-[:CURRENT]->(build:DeputyBuild)
 MATCH (function:LambdaFunction {build: build.id})-[:HAS_EXECUTION_ROLE]->(role:Role)

@@ -1,8 +1,8 @@
 // The shortest path between two nodes by the walk rules of the blast radius: from a user
 // or role to any node (a bucket, a VPC API, a role, an agent alias, a Lambda function).
 //
-// @param from string ARN of the user or role where the path starts
-// @param to string ARN of the node where the path ends
+// @param from node ARN of the user or role where the path starts
+// @param to node ARN of the node where the path ends
 MATCH (:DeputyCurrent)-[:CURRENT]->(build:DeputyBuild)
 MATCH (start:DeputyNode {build: build.id, arn: $from})
 MATCH (target:DeputyNode {build: build.id, arn: $to})

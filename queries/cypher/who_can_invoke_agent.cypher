@@ -2,7 +2,7 @@
 // agent's aliases, directly or after assuming roles or escalating, with the shortest such
 // chain.
 //
-// @param agent string ARN of the agent (arn:...:agent/ID)
+// @param agent node ARN of the agent (arn:...:agent/ID)
 MATCH (:DeputyCurrent)-[:CURRENT]->(build:DeputyBuild)
 MATCH (alias:AgentAlias {build: build.id, agent: $agent})
 MATCH (principal:DeputyNode {build: build.id})

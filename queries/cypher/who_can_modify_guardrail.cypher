@@ -2,7 +2,7 @@
 // version a guardrail that some agent version applies, directly or after assuming roles or
 // escalating.
 //
-// @param guardrail string= ARN of one guardrail, or empty for every guardrail in use
+// @param guardrail node= ARN of one guardrail, or empty for every guardrail in use
 MATCH (:DeputyCurrent)-[:CURRENT]->(build:DeputyBuild)
 MATCH (guardrail:Guardrail {build: build.id})
 WHERE ($guardrail = '' OR guardrail.arn = $guardrail) AND EXISTS { MATCH (:AgentVersion)-[:USES_GUARDRAIL]->(guardrail) }

@@ -4,7 +4,7 @@
 // assuming roles or escalating, and so gain whatever the agent can reach. `passable_roles` lists the roles
 // that principal may pass to Bedrock (iam:PassRole), so it can also give the agent one of them.
 //
-// @param agent string ARN of the agent (arn:...:agent/ID)
+// @param agent node ARN of the agent (arn:...:agent/ID)
 MATCH (:DeputyCurrent)-[:CURRENT]->(build:DeputyBuild)
 MATCH (agent:BedrockAgent {build: build.id, arn: $agent})
 MATCH (principal:DeputyNode {build: build.id})

@@ -15,9 +15,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from api.http.app import ServeSettings, create_app
-from api.http.auth import ApiKey, parse_api_keys
 from api.http.backends import DecisionEngine
 from api.http.embedded import EmbeddedBackend
+from api.http.keys import ApiKey, parse_api_keys
 from api.http.neo4j_backend import Neo4jBackend
 from engine.graph import build_graph
 from ingest.snapshot import load_snapshot

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,66 @@ def test_analyze_table_shows_confused_deputies() -> None:
     assert "Invoker alice (User)" in result.stdout
     assert "read acme-hr-policies (S3Bucket)  [agent-knowledge-base]  CONFUSED DEPUTY" in result.stdout
     assert "call ec2:CreateVpc (VpcApi)  [agent-action-group]  CONFUSED DEPUTY" in result.stdout
+
+
+ESCALATION_NOTE = [
+    "A name followed by (after rewriting its policies), (after joining the group) or (after removing its",
+    "permissions boundary) is an escalated principal: a user or role of the account as it is after a caller",
+    "made that change. docs/graph-model.md lists the techniques.",
+]
+
+
+def test_analyze_table_names_escalated_principal() -> None:
+    result = deputy("analyze", str(EXAMPLE))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    start = lines.index("  platform-admin (Role)")
+    assert (
+        lines[start + 1] == f"    <- any permission in account {ACCOUNT} (after rewriting its policies) (conditional)"
+    )
+    assert "(EscalatedPrincipal)" not in result.stdout
+    assert "any-policy:" not in result.stdout
+    assert lines[-3:] == ESCALATION_NOTE
+
+
+def test_analyze_table_explains_self_assumption() -> None:
+    result = deputy("analyze", str(EXAMPLE))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    start = lines.index("  platform-admin (Role)")
+    assumers = lines[start + 1 : start + 4]
+    assert assumers[1:] == [
+        "    <- OrganizationAccountAccessRole (Role) (conditional)",
+        "    <- itself: a session of the role may assume it again, which adds no permission (conditional)",
+    ]
+    assert "<- platform-admin (Role)" not in result.stdout
+
+
+def test_paths_table_names_attacker_policy() -> None:
+    result = deputy(
+        "paths",
+        str(EXAMPLE),
+        "--from",
+        f"arn:aws:iam::{ACCOUNT}:role/OrganizationAccountAccessRole",
+        "--to",
+        "arn:aws:s3:::acme-terraform-state",
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert (
+        f"  any permission in account {ACCOUNT} (after rewriting its policies) "
+        "-[CAN_UPDATE_ASSUME_ROLE_POLICY]-> platform-admin (Role)"
+    ) in lines
+    assert "      granted by a policy the attacker wrote" in lines
+    assert "any-policy:" not in result.stdout
+    assert lines[-3:] == ESCALATION_NOTE
+
+
+def test_analyze_json_names_escalation_kind() -> None:
+    result = deputy_json("analyze", str(EXAMPLE))
+    (platform_admin,) = [entry for entry in result["role_assumption"] if entry["role"]["name"] == "platform-admin"]
+    escalated = [node for node in platform_admin["assumed_by"] if node["label"] == "EscalatedPrincipal"]
+    assert [(node["arn"], node["escalation"]) for node in escalated] == [(f"any-policy:{ACCOUNT}", "any-policy")]
 
 
 def test_analyze_json_summary() -> None:
@@ -146,6 +207,92 @@ def test_check_session_principal() -> None:
     session = f"arn:aws:sts::{ACCOUNT}:assumed-role/infra-vpc-provisioner-role/run-1"
     result = deputy_json("check", str(EXAMPLE), "--principal", session, "--action", "ec2:CreateVpc", "--resource", "*")
     assert result["decision"] == "allow"
+
+
+KB_ROLE = f"arn:aws:iam::{ACCOUNT}:role/service-role/AmazonBedrockExecutionRoleForKnowledgeBase_hr"
+KB_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/AmazonBedrockExecutionRoleForKnowledgeBase_hr/sync-42"
+KB_SESSION_NOTE = (
+    f"{KB_SESSION} is a session of role {KB_ROLE}, so these are the role's paths. "
+    "Session policies and session tags are not in the snapshot. Session policies can only "
+    "narrow these paths, and session tags can change the result of conditions on aws:PrincipalTag."
+)
+
+
+def test_blast_radius_of_session_is_role_radius() -> None:
+    result = deputy_json("blast-radius", str(EXAMPLE), "--principal", KB_SESSION, "--all")
+    assert result["session"] == {"arn": KB_SESSION, "role": KB_ROLE, "note": KB_SESSION_NOTE}
+    assert result["principal"]["arn"] == KB_ROLE
+    role = deputy_json("blast-radius", str(EXAMPLE), "--principal", KB_ROLE, "--all")
+    assert role["session"] is None
+    assert result["blast_radius"] == role["blast_radius"]
+    assert "arn:aws:s3:::acme-hr-policies" in {path["to"] for path in result["blast_radius"]}
+
+
+def test_paths_of_session_table_notes_role() -> None:
+    result = deputy("paths", str(EXAMPLE), "--from", KB_SESSION, "--to", "arn:aws:s3:::acme-hr-policies")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"note: {KB_SESSION_NOTE}"
+    assert lines[2] == "read acme-hr-policies (S3Bucket)  [direct]"
+
+
+def test_session_of_unknown_role_exits_2() -> None:
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/ghost/s"
+    result = deputy("blast-radius", str(EXAMPLE), "--principal", session)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"deputy: error: --principal {session!r} is a session of role ghost, which is not in account "
+        f"{ACCOUNT} of the snapshot; give the ARN of a user or role it holds\n"
+    )
+
+
+def test_paths_from_federated_session_exits_2() -> None:
+    session = f"arn:aws:sts::{ACCOUNT}:federated-user/bob"
+    result = deputy("paths", str(EXAMPLE), "--from", session)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"deputy: error: --from {session!r} is an STS session that is not an assumed-role session, "
+        "which deputygraph does not model; give a user or role ARN\n"
+    )
+
+
+START_FORMS = (
+    "a user or role ARN such as arn:aws:iam::111122223333:user/alice, "
+    "or an assumed-role session ARN, arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION"
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["paths", "--from", "not-an-arn"], f"--from 'not-an-arn' is not an ARN; give {START_FORMS}"),
+        (
+            ["paths", "--from", ALICE, "--to", "acme-hr-policies"],
+            "--to 'acme-hr-policies' is not an ARN; give a resource ARN such as arn:aws:s3:::bucket, "
+            "or a VpcApi id, vpc-api:ACCOUNT:REGION:SERVICE:ACTION",
+        ),
+        (["blast-radius", "--principal", "alice"], f"--principal 'alice' is not an ARN; give {START_FORMS}"),
+        (
+            ["check", "--principal", "alice", "--action", "s3:GetObject", "--resource", "*"],
+            "--principal 'alice' is not an ARN; give a user, role or assumed-role session ARN, "
+            "a service principal such as bedrock.amazonaws.com, or anonymous",
+        ),
+    ],
+)
+def test_option_not_an_arn_exits_2(tmp_path: Path, args: list[str], message: str) -> None:
+    # The snapshot folder does not exist, so the message shows that the option is checked first.
+    result = deputy(args[0], str(tmp_path / "absent"), *args[1:])
+    assert result.returncode == 2
+    assert result.stderr == f"deputy: error: {message}\n"
+
+
+def test_query_param_not_an_arn_exits_2() -> None:
+    result = deputy("query", "blast_radius_principal", "--param", "principal=alice")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "deputy: error: query blast_radius_principal: --param principal 'alice' is not an ARN; "
+        "give the ARN of a user or role\n"
+    )
 
 
 def test_unknown_principal_exits_2() -> None:
@@ -261,3 +408,41 @@ def test_invalid_neo4j_uri_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
         assert result.returncode == 2
         assert result.stderr.count("\n") == 1
         assert f"NEO4J_URI {uri!r} is invalid" in result.stderr
+
+
+# Modules that only some commands need, so that start-up and other commands do not load them.
+ON_DEMAND_MODULES = ("boto3", "botocore", "fastapi", "neo4j", "uvicorn")
+
+
+def loaded_on_demand_modules(*args: str, env: dict[str, str] | None = None) -> set[str]:
+    """Run the CLI in a new interpreter and return the ON_DEMAND_MODULES it imported."""
+    code = (
+        "import contextlib, io, sys\n"
+        "from api.cli import run\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    run(sys.argv[1:])\n"
+        f"print(' '.join(m for m in {ON_DEMAND_MODULES!r} if m in sys.modules), file=sys.__stderr__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300, check=False, env=env
+    )
+    return set(result.stderr.splitlines()[-1].split())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["analyze", "--help"],
+        ["analyze", str(EXAMPLE)],
+        ["check", str(EXAMPLE), "--principal", ALICE, "--action", "s3:GetObject", "--resource", "*"],
+        ["report", str(EXAMPLE), "--format", "json"],
+    ],
+)
+def test_command_skips_unused_modules(args: list[str]) -> None:
+    assert loaded_on_demand_modules(*args) == set()
+
+
+def test_neo4j_command_loads_driver() -> None:
+    env = {**os.environ, "NEO4J_URI": "bolt://127.0.0.1:1", "NEO4J_PASSWORD": "unused"}
+    assert loaded_on_demand_modules("builds", env=env) == {"neo4j"}

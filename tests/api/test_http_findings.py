@@ -124,10 +124,14 @@ def test_findings_filter_type(findings_client: httpx.Client) -> None:
 def test_findings_bad_filter_400(findings_client: httpx.Client) -> None:
     response = findings_client.get("/v1/findings", params={"severity": "urgent"})
     assert response.status_code == 400
-    assert response.json()["detail"] == "severity urgent is invalid; use one of critical, high, low, medium"
+    assert response.json()["detail"] == (
+        "query parameter severity contains an invalid value; use one or more of critical, high, low, medium"
+    )
     response = findings_client.get("/v1/findings", params={"type": "DG099"})
     assert response.status_code == 400
-    assert response.json()["detail"].startswith("type DG099 is invalid; use one of DG001, DG002")
+    assert response.json()["detail"].startswith(
+        "query parameter type contains an invalid value; use one or more of DG001, DG002"
+    )
 
 
 def test_findings_need_key(findings_client: httpx.Client) -> None:

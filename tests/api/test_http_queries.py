@@ -190,27 +190,54 @@ def test_unknown_agent_is_404(client: httpx.Client) -> None:
 def test_unknown_path_target_is_404(client: httpx.Client) -> None:
     response = client.get("/v1/paths", params={"from": ALICE, "to": "arn:aws:s3:::no-such-bucket"})
     assert response.status_code == 404
+    assert response.json()["detail"] == "query parameter to: node arn:aws:s3:::no-such-bucket is not in the graph"
 
 
-def test_malformed_arn_in_path_is_400(client: httpx.Client) -> None:
-    response = client.get("/v1/principals/alice/blast-radius")
-    assert response.status_code == 400
-    assert "is not an ARN" in response.json()["detail"]
+def test_unknown_path_start_names_parameter(client: httpx.Client) -> None:
+    nobody = f"arn:aws:iam::{ACCOUNT}:user/nobody"
+    response = client.get("/v1/paths", params={"from": nobody})
+    assert response.status_code == 404
+    assert response.json()["detail"] == f"query parameter from: user or role {nobody} is not in the graph"
+
+
+def test_path_start_of_wrong_label_names_parameter(client: httpx.Client) -> None:
+    response = client.get("/v1/paths", params={"from": HR_BUCKET})
+    assert response.status_code == 404
+    assert response.json()["detail"] == f"query parameter from: {HR_BUCKET} is a S3Bucket, not a user or role"
+
+
+IN_PATH_FIX = "put the ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE) in the path URL-encoded"
+IN_QUERY_FIX = "give an ARN of the form arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE"
+NODE_ID_FIX = f"{IN_QUERY_FIX}, or the id of a VpcApi node, vpc-api:ACCOUNT:REGION:SERVICE:ACTION"
 
 
 @pytest.mark.parametrize(
-    ("url", "params"),
+    ("url", "detail"),
     [
-        ("/v1/paths", {"from": "alice"}),
-        ("/v1/paths", {"from": ALICE, "to": "acme-hr-policies"}),
-        ("/v1/confused-deputy-paths", {"invoker": "alice"}),
-        ("/v1/confused-deputy-paths", {"agent": "Q7HRX2KD4N"}),
+        ("/v1/principals/alice/blast-radius", f"the principal ARN in the URL path is not an ARN; {IN_PATH_FIX}"),
+        ("/v1/agents/Q7HRX2KD4N/blast-radius", f"the agent ARN in the URL path is not an ARN; {IN_PATH_FIX}"),
     ],
 )
-def test_malformed_arn_in_query_is_400(client: httpx.Client, url: str, params: dict[str, str]) -> None:
+def test_malformed_arn_in_path_is_400(client: httpx.Client, url: str, detail: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 400
+    assert response.json()["detail"] == detail
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "detail"),
+    [
+        ("/v1/paths", {"from": "alice"}, f"query parameter from is not an ARN; {IN_QUERY_FIX}"),
+        ("/v1/paths", {"from": ALICE, "to": "acme-hr-policies"}, f"query parameter to is not an ARN; {NODE_ID_FIX}"),
+        ("/v1/confused-deputy-paths", {"invoker": "alice"}, f"query parameter invoker is not an ARN; {IN_QUERY_FIX}"),
+        ("/v1/confused-deputy-paths", {"agent": "Q7HRX2KD4N"}, f"query parameter agent is not an ARN; {IN_QUERY_FIX}"),
+        ("/v1/confused-deputy-paths", {"resource": "acme"}, f"query parameter resource is not an ARN; {NODE_ID_FIX}"),
+    ],
+)
+def test_malformed_arn_in_query_is_400(client: httpx.Client, url: str, params: dict[str, str], detail: str) -> None:
     response = client.get(url, params=params)
     assert response.status_code == 400
-    assert "is not an ARN" in response.json()["detail"]
+    assert response.json()["detail"] == detail
 
 
 def test_missing_from_is_422(client: httpx.Client) -> None:
@@ -266,16 +293,39 @@ def test_decision_alice_denied_on_hr_bucket(client: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"action": "s3:GetObjekt"}, "not an action AWS defines"),
-        ({"action": "s3:Get*"}, "write one SERVICE:Action"),
-        ({"resource": "acme-hr-policies"}, "is not an ARN"),
-        ({"principal": f"arn:aws:iam::{ACCOUNT}:user/nobody"}, "not a user or role in the snapshot"),
+        ({"action": "s3:GetObjekt"}, "body field action is not an action AWS defines"),
+        ({"action": "s3:Get*"}, "body field action is invalid; write one SERVICE:Action"),
+        ({"resource": "acme-hr-policies"}, "body field resource is not an ARN"),
+        ({"principal": "alice"}, "body field principal is not a principal; give a user, role or assumed-role"),
+        (
+            {"principal": f"arn:aws:iam::{ACCOUNT}:user/nobody"},
+            f"body field principal: principal 'arn:aws:iam::{ACCOUNT}:user/nobody' "
+            "is not a user or role in the snapshot",
+        ),
     ],
 )
 def test_invalid_decision_request_is_400(client: httpx.Client, change: dict[str, str], message: str) -> None:
     response = client.post("/v1/decisions", json={**DECISION, **change})
     assert response.status_code == 400
-    assert message in response.json()["detail"]
+    assert response.json()["detail"].startswith(message)
+
+
+def test_invalid_decision_value_not_repeated(client: httpx.Client) -> None:
+    secret = "secret-value-0123456789"
+    for field in ("principal", "action", "resource"):
+        response = client.post("/v1/decisions", json={**DECISION, field: secret})
+        assert response.status_code == 400, field
+        assert secret not in response.text, field
+
+
+def test_build_diff_names_parameter(client: httpx.Client) -> None:
+    unknown = "20200101T000000Z-0123abcd"
+    for parameter in ("from", "to"):
+        response = client.get("/v1/builds/diff", params={parameter: unknown})
+        assert response.status_code == 404
+        assert response.json()["detail"] == (
+            f"query parameter {parameter}: no build has the id {unknown!r}; GET /v1/builds lists them"
+        )
 
 
 def test_decision_body_with_unknown_field_is_422(client: httpx.Client) -> None:
@@ -299,3 +349,51 @@ def test_readyz_reports_ready(client: httpx.Client) -> None:
     response = client.get("/readyz", headers={"Authorization": ""})
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+KB_ROLE = f"arn:aws:iam::{ACCOUNT}:role/service-role/AmazonBedrockExecutionRoleForKnowledgeBase_hr"
+KB_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/AmazonBedrockExecutionRoleForKnowledgeBase_hr/sync-42"
+KB_SESSION_NOTE = (
+    f"{KB_SESSION} is a session of role {KB_ROLE}, so these are the role's paths. "
+    "Session policies and session tags are not in the snapshot. Session policies can only "
+    "narrow these paths, and session tags can change the result of conditions on aws:PrincipalTag."
+)
+
+
+def test_session_blast_radius_is_role_radius(client: httpx.Client) -> None:
+    response = client.get(f"/v1/principals/{encoded(KB_SESSION)}/blast-radius", params={"sensitive_only": False})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["session"] == {"arn": KB_SESSION, "role": KB_ROLE, "note": KB_SESSION_NOTE}
+    role = client.get(f"/v1/principals/{encoded(KB_ROLE)}/blast-radius", params={"sensitive_only": False}).json()
+    assert role["session"] is None
+    assert body["items"] == role["items"]
+    assert {item["start"] for item in body["items"]} == {KB_ROLE}
+    assert HR_BUCKET in {item["target"] for item in body["items"]}
+
+
+def test_session_paths_start_at_role(client: httpx.Client) -> None:
+    response = client.get("/v1/paths", params={"from": KB_SESSION, "to": HR_BUCKET})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["session"] == {"arn": KB_SESSION, "role": KB_ROLE, "note": KB_SESSION_NOTE}
+    assert [(item["start"], item["target"], item["access"]) for item in body["items"]] == [(KB_ROLE, HR_BUCKET, "read")]
+
+
+def test_session_of_unknown_role_is_404(client: httpx.Client) -> None:
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/ghost/s"
+    response = client.get(f"/v1/principals/{encoded(session)}/blast-radius")
+    assert response.status_code == 404
+    assert response.json()["detail"] == (
+        f"the principal ARN in the URL path: {session} is a session of role ghost, "
+        f"and no role of that name in account {ACCOUNT} is in the graph"
+    )
+
+
+def test_session_invoker_filter_names_role(client: httpx.Client) -> None:
+    response = client.get("/v1/confused-deputy-paths", params={"invoker": KB_SESSION})
+    assert response.status_code == 404
+    assert response.json()["detail"] == (
+        f"query parameter invoker: {KB_SESSION} is an assumed-role session, and paths start at roles; "
+        f"give its role's ARN, {KB_ROLE}"
+    )

@@ -19,9 +19,9 @@ from fastapi import FastAPI
 from starlette.routing import BaseRoute, Route
 
 from api.http.app import ServeSettings, create_app
-from api.http.auth import KeyStore, Scope, parse_api_keys
 from api.http.backends import BackendUnavailableError
 from api.http.embedded import EmbeddedBackend
+from api.http.keys import KeyStore, Scope, parse_api_keys
 from api.http.models import Build, Page
 from api.http.neo4j_backend import Neo4jBackend, Neo4jView, _Row
 from engine.errors import UsageError
@@ -165,6 +165,56 @@ def test_oversized_body_is_413(embedded_client: httpx.Client) -> None:
     assert "larger than 262144 bytes" in response.json()["detail"]
 
 
+DECISION = {"principal": "arn:aws:iam::111122223333:user/alice", "action": "s3:GetObject", "resource": "*"}
+
+
+def test_422_omits_submitted_value(embedded_client: httpx.Client) -> None:
+    response = embedded_client.post("/v1/decisions", json={**DECISION, "extra": "secret-value-0123456789"})
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": [{"loc": ["body", "extra"], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"}]
+    }
+    assert "secret-value" not in response.text
+
+
+def test_422_names_query_parameter(embedded_client: httpx.Client) -> None:
+    response = embedded_client.get("/v1/confused-deputy-paths", params={"limit": "secret-value-0123456789"})
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": [
+            {
+                "loc": ["query", "limit"],
+                "msg": "Input should be a valid integer, unable to parse string as an integer",
+                "type": "int_parsing",
+            }
+        ]
+    }
+
+
+def test_422_cuts_long_context_key(embedded_client: httpx.Client) -> None:
+    key = "k" * 100_000
+    response = embedded_client.post("/v1/decisions", json={**DECISION, "context": {key: ["secret-value"]}})
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error == {
+        "loc": ["body", "context", "k" * 64 + "...", "[key]"],
+        "msg": "String should have at most 256 characters",
+        "type": "string_too_long",
+    }
+    assert len(response.content) < 300
+
+
+def test_422_invalid_json_has_no_context(embedded_client: httpx.Client) -> None:
+    response = embedded_client.post(
+        "/v1/decisions", content=b'{"principal": "secret-value', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["type"] == "json_invalid"
+    assert set(error) == {"loc", "msg", "type"}
+    assert "secret-value" not in response.text
+
+
 def test_method_not_allowed_lists_every_method(embedded_client: httpx.Client) -> None:
     response = embedded_client.delete("/v1/builds")
     assert response.status_code == 405
@@ -175,7 +225,10 @@ def test_overlong_arn_is_400(embedded_client: httpx.Client) -> None:
     arn = "arn:aws:iam::111122223333:user/" + "a" * 2100
     response = embedded_client.get("/v1/paths", params={"from": arn})
     assert response.status_code == 400
-    assert response.json() == {"detail": "from is longer than 2048 characters"}
+    assert response.json() == {
+        "detail": "query parameter from is longer than 2048 characters, the maximum length of an ARN here"
+    }
+    assert "a" * 100 not in response.text
 
 
 def test_logs_never_contain_admin_key(

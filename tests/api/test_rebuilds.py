@@ -20,9 +20,9 @@ import pytest
 from fastapi import FastAPI
 
 from api.http.app import ServeSettings, create_app
-from api.http.auth import ApiKey
 from api.http.backends import Backend
 from api.http.embedded import EmbeddedBackend
+from api.http.keys import ApiKey
 from api.http.neo4j_backend import Neo4jBackend
 from api.rebuild import RebuildSource
 from engine.graph import DeputyGraph, build_graph

@@ -189,6 +189,56 @@ def test_report_out_directory_rejected(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_report_out_missing_folder_fails_first(tmp_path: Path) -> None:
+    out = tmp_path / "absent" / "report.html"
+    result = deputy("report", str(EXAMPLE), "--format", "html", "--out", str(out))
+    assert result.returncode == 2
+    # One line and no progress lines: the graph was never built.
+    assert result.stderr == (
+        f"deputy: error: --out {str(out)!r}: folder {str(out.parent)!r} not found; create it first\n"
+    )
+
+
+def test_report_out_under_file_rejected(tmp_path: Path) -> None:
+    file = tmp_path / "notes.txt"
+    file.write_text("notes\n", encoding="utf-8")
+    out = file / "report.md"
+    result = deputy("report", str(EXAMPLE), "--out", str(out))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"deputy: error: --out {str(out)!r}: {str(file)!r} is not a folder; give a path inside a folder\n"
+    )
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="procfs is Linux's")
+def test_report_out_in_proc_rejected() -> None:
+    # No user, root included, can create a file in /proc, although os.access returns True for root.
+    result = deputy("report", str(EXAMPLE), "--out", "/proc/deputy-report.md")
+    assert result.returncode == 2
+    assert result.stderr.startswith("deputy: error: --out '/proc/deputy-report.md': cannot create a file in folder")
+    assert result.stderr.endswith("; choose a folder you can write to\n")
+    assert result.stderr.count("\n") == 1
+
+
+def test_report_out_read_only_folder_rejected(tmp_path: Path) -> None:
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("this user may write to a folder with mode 0500 (root)")
+        out = folder / "report.md"
+        result = deputy("report", str(EXAMPLE), "--out", str(out))
+    finally:
+        folder.chmod(0o700)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"deputy: error: --out {str(out)!r}: cannot create a file in folder {str(folder)!r} "
+        "(Permission denied); choose a folder you can write to\n"
+    )
+    assert list(folder.iterdir()) == []
+
+
 def test_report_failed_write_keeps_old_file(tmp_path: Path) -> None:
     out = tmp_path / "report.md"
     out.write_text("old report\n", encoding="utf-8")

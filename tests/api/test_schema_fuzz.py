@@ -24,8 +24,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from api.http.app import ServeSettings, create_app
-from api.http.auth import parse_api_keys
 from api.http.embedded import EmbeddedBackend
+from api.http.keys import parse_api_keys
 
 MAX_EXAMPLES = 30
 READ_KEY = "read-key-for-tests-0123456789"  # the read key of tests/api/conftest.py

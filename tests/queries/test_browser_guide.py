@@ -155,7 +155,7 @@ def test_guide_sets_every_parameter() -> None:
         assert names == [parameter.name for parameter in query.parameters], name
         for parameter, match in zip(query.parameters, matches, strict=True):
             assert match is not None
-            if parameter.default is not None and parameter.type == "string":
+            if parameter.default is not None and parameter.type in ("string", "node"):
                 assert cypher_value(match.group(2)) == parameter.default, match.group(0)
 
 

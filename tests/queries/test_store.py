@@ -143,7 +143,7 @@ def test_old_builds_are_pruned(neo4j_store: GraphStore, example: DeputyGraph) ->
 
 def test_parameters_never_become_query_text(neo4j_store: GraphStore, example: DeputyGraph) -> None:
     neo4j_store.load(example)
-    hostile = "x'}) MATCH (n) DETACH DELETE n //"
+    hostile = "arn:aws:iam::111122223333:user/x'}) MATCH (n) DETACH DELETE n //"
     params: dict[str, Any] = query("blast_radius_principal").bind({"principal": hostile})
     assert neo4j_store.run_read(query("blast_radius_principal").text, params) == []
     assert count_current(neo4j_store) == example.graph.number_of_nodes()

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 from fastapi import HTTPException, Query, Request, Response, status
 
 from api.http.backends import Backend, GraphView
-from api.http.models import ErrorBody
-from engine.arn import parse_arn
+from api.http.models import ErrorBody, Page, PathResult, PrincipalPage, ResolvedSession
+from engine.arn import is_arn, parse_role_session
+from engine.model import Label
+from engine.principals import session_note
 
 MAX_ID_LENGTH = 2048
 DEFAULT_LIMIT = 100
@@ -51,36 +54,87 @@ def backend_of(request: Request) -> Backend:
     return backend
 
 
-def check_arn(value: str, name: str) -> str:
-    """Reject a value that is not an ARN with 400, naming the parameter."""
+@dataclass(frozen=True, slots=True)
+class RequestValue:
+    """The place in a request that carries a value, a query parameter or a URL path segment, as errors name it."""
+
+    name: str  # the query parameter, or a description of the path segment such as "principal ARN"
+    in_path: bool = False
+
+    def __str__(self) -> str:
+        return f"the {self.name} in the URL path" if self.in_path else f"query parameter {self.name}"
+
+
+def check_arn(value: str, where: RequestValue) -> str:
+    """Reject a value that is not an ARN with 400, naming where it came from but not repeating the value."""
     if len(value) > MAX_ID_LENGTH:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"{name} is longer than {MAX_ID_LENGTH} characters")
-    try:
-        parse_arn(value)
-    except ValueError as error:
         raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, f"{name} is invalid: {error}; URL-encode the ARN in the path"
-        ) from error
-    return value
+            status.HTTP_400_BAD_REQUEST,
+            f"{where} is longer than {MAX_ID_LENGTH} characters, the maximum length of an ARN here",
+        )
+    if is_arn(value):
+        return value
+    form = "arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE"
+    fix = f"put the ARN ({form}) in the path URL-encoded" if where.in_path else f"give an ARN of the form {form}"
+    raise HTTPException(status.HTTP_400_BAD_REQUEST, f"{where} is not an ARN; {fix}")
 
 
-def check_node_id(value: str, name: str) -> str:
+def check_node_id(value: str, where: RequestValue) -> str:
     """Like check_arn, but also accept the `vpc-api:ACCOUNT:REGION:SERVICE:ACTION` ids of VpcApi nodes."""
     parts = value.split(":")
     if value.startswith("vpc-api:") and len(parts) == 5 and len(value) <= MAX_ID_LENGTH:
         return value
-    return check_arn(value, name)
+    if len(value) <= MAX_ID_LENGTH and not is_arn(value):
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"{where} is not an ARN; give an ARN of the form arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE, "
+            "or the id of a VpcApi node, vpc-api:ACCOUNT:REGION:SERVICE:ACTION",
+        )
+    return check_arn(value, where)
 
 
-def require_label(view: GraphView, node_id: str, labels: set[str], what: str) -> None:
-    """Raise 404 when the node is not in the build or has none of the labels."""
+def require_label(view: GraphView, node_id: str, labels: set[str], what: str, where: RequestValue) -> None:
+    """Raise 404 when the node is not in the build or has none of the labels.
+
+    The message repeats the node id, which has passed check_arn or check_node_id.
+    """
     label = view.node_label(node_id)
     if label is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{what} {node_id!r} is not in the graph")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{where}: {what} {node_id} is not in the graph")
     if labels and label not in labels:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{where}: {node_id} is a {label}, not a {what}")
+
+
+def principal_page(page: Page[PathResult], session: ResolvedSession | None) -> PrincipalPage:
+    """Add the resolved session, if any, to a page of paths from one principal."""
+    return PrincipalPage(
+        items=page.items,
+        total=page.total,
+        offset=page.offset,
+        limit=page.limit,
+        next_offset=page.next_offset,
+        session=session,
+    )
+
+
+def resolve_principal(view: GraphView, arn: str, where: RequestValue) -> tuple[str, ResolvedSession | None]:
+    """Return the user or role where paths from `arn` start, and the session when `arn` is a role session.
+
+    A session acts with its role's permissions, so its paths are the role's. Raise 404 when
+    neither the principal nor the session's role is in the build.
+    """
+    session = parse_role_session(arn)
+    if session is None:
+        require_label(view, arn, {Label.USER, Label.ROLE}, "user or role", where)
+        return arn, None
+    role = view.role_arn(session.account, session.role_name)
+    if role is None:
         raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"{node_id!r} is a {label}, not a {what}; no {what} has this ARN"
+            status.HTTP_404_NOT_FOUND,
+            f"{where}: {arn} is a session of role {session.role_name}, "
+            f"and no role of that name in account {session.account} is in the graph",
         )
+    return role, ResolvedSession(arn=arn, role=role, note=session_note(arn, role))
 
 
 async def read_view(request: Request, response: Response, work: Callable[[GraphView], Result]) -> Result:

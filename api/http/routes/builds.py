@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
 from api.http.auth import require_admin
-from api.http.backends import NotSupportedError
+from api.http.backends import BuildConflictError, NotFoundError, NotSupportedError
 from api.http.models import AttackPathKey, Build, BuildDiff, BuildStarted, Page, ReachGrowth, TargetAccess
 from api.http.routes import Limit, Offset, backend_of, error_responses, run_blocking
 from api.rebuild import Rebuilder
 from queries.build_summary import diff
-from queries.store import SUCCEEDED
+from queries.builds import SUCCEEDED
 
 router = APIRouter(prefix="/v1", tags=["builds"], responses=error_responses(401, 503))
 admin_router = APIRouter(prefix="/v1", tags=["builds"], responses=error_responses(401, 403, 409, 501, 503))
@@ -49,11 +51,17 @@ async def build_diff(
     before it. Only succeeded builds that are still kept can be compared (409 otherwise).
     """
     backend = backend_of(request)
+    newer_origin = "query parameter to" if to_build else "the current build (the default of to)"
+    older_origin = "query parameter from" if from_build else "the build before to (the default of from)"
 
     def work() -> BuildDiff:
         newer = to_build or _current(request)
-        older = from_build or _previous(request, newer)
-        changes = diff(backend.summary(older), backend.summary(newer))
+        with _naming(newer_origin):
+            older = from_build or _previous(request, newer)
+            newer_summary = backend.summary(newer)
+        with _naming(older_origin):
+            older_summary = backend.summary(older)
+        changes = diff(older_summary, newer_summary)
         lists = (changes.paths_added, changes.paths_removed, changes.reach_grew)
         following = offset + limit
         end = slice(offset, following)
@@ -75,6 +83,15 @@ async def build_diff(
         )
 
     return await run_blocking(request, work)
+
+
+@contextmanager
+def _naming(origin: str) -> Iterator[None]:
+    """Start the message of a 404 or 409 about a build with where its id came from."""
+    try:
+        yield
+    except (NotFoundError, BuildConflictError) as error:
+        raise type(error)(f"{origin}: {error}") from error
 
 
 def _current(request: Request) -> str:
@@ -99,7 +116,12 @@ def _previous(request: Request, newer: str) -> str:
 async def build(request: Request, build_id: BuildId) -> Build:
     """Return one build: its status, counts and, for a failed build, its cause."""
     backend = backend_of(request)
-    return await run_blocking(request, lambda: backend.build(build_id))
+
+    def work() -> Build:
+        with _naming("the build id in the URL path"):
+            return backend.build(build_id)
+
+    return await run_blocking(request, work)
 
 
 @admin_router.post(

@@ -93,13 +93,12 @@ def findings_of(view: GraphView) -> list[dict[str, Any]]:
 
 
 def _values(raw: list[str] | None, name: str, allowed: set[str]) -> set[str]:
-    """Split repeated or comma-separated values; reject unknown ones with 400."""
+    """Split repeated or comma-separated values. Reject an unknown value with 400, without repeating it."""
     values = {value.strip() for item in raw or [] for value in item.split(",") if value.strip()}
-    unknown = sorted(values - allowed)
-    if unknown:
+    if values - allowed:
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST,
-            f"{name} {', '.join(unknown)} is invalid; use one of {', '.join(sorted(allowed))}",
+            f"query parameter {name} contains an invalid value; use one or more of {', '.join(sorted(allowed))}",
         )
     return values
 
