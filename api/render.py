@@ -232,18 +232,26 @@ def blast_radius_text(result: dict[str, Any]) -> str:
         lines += path_lines(path)
     lines.append(f"confused-deputy paths: {result['confused_deputy_count']}")
     lines += _escalation_note(lines)
+    lines += _not_seen_lines(result)
     return "\n".join(lines)
+
+
+def _not_seen_lines(result: dict[str, Any]) -> list[str]:
+    """The notes on what the snapshot could not show, which may hide paths from this answer."""
+    notes = result.get("not_seen") or []
+    return ["Not analysed (paths may be missing):", *(f"  {note}" for note in notes)] if notes else []
 
 
 def paths_text(result: dict[str, Any]) -> str:
     lines = _session_lines(result)
     if not result["paths"]:
-        return "\n".join([*lines, "no path"])
+        return "\n".join([*lines, "no path", *_not_seen_lines(result)])
     for index, path in enumerate(result["paths"]):
         if index > 0:
             lines.append("")
         lines += path_lines(path, indent="")
     lines += _escalation_note(lines)
+    lines += _not_seen_lines(result)
     return "\n".join(lines)
 
 

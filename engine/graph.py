@@ -78,6 +78,8 @@ class DeputyGraph:
     authorizer: Authorizer
     sensitivity: Sensitivity
     notes: list[str] = field(default_factory=list)
+    # The nodes that a note of `notes` concerns; a note not listed concerns every principal.
+    note_subjects: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Per-node moves and walks that engine.paths shares between principals. The graph
     # never changes after build_graph returns, so nothing in them goes stale.
     path_cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -154,7 +156,9 @@ def rebuild_principal(deputy: DeputyGraph, snapshot: Snapshot, principal_arn: st
         for _, knowledge_base, key, data in builder.graph.out_edges(version, keys=True, data=True):
             if key == Rel.USES_KNOWLEDGE_BASE:
                 graph.add_edge(version, knowledge_base, key=key, **data)
-    return DeputyGraph(graph, snapshot, builder.authorizer, deputy.sensitivity, list(deputy.notes))
+    return DeputyGraph(
+        graph, snapshot, builder.authorizer, deputy.sensitivity, list(deputy.notes), dict(deputy.note_subjects)
+    )
 
 
 class _Builder:
@@ -175,6 +179,7 @@ class _Builder:
         self.session_index: dict[str, list[tuple[str, str]]] = defaultdict(list)  # session prefix -> (entry, role)
         self.session_resources: dict[str, list[tuple[str, str]]] = defaultdict(list)  # prefix -> (entry, resource)
         self.notes: list[str] = list(snapshot.not_seen)
+        self.note_subjects: dict[str, tuple[str, ...]] = {}
         # An SCP or RCP that reads the principal (aws:PrincipalArn, principal tags) makes
         # decisions differ between principals with the same policies, so none are cached.
         self.organization_depends_on_principal = any(
@@ -217,7 +222,7 @@ class _Builder:
             self.evaluations,
             self.cache_hits,
         )
-        return DeputyGraph(self.graph, self.snapshot, self.authorizer, self.sensitivity, self.notes)
+        return DeputyGraph(self.graph, self.snapshot, self.authorizer, self.sensitivity, self.notes, self.note_subjects)
 
     def _node(self, node_id: str, label: Label, **properties: Any) -> None:
         self.graph.add_node(node_id, label=str(label), arn=node_id, **properties)
@@ -256,7 +261,8 @@ class _Builder:
                         f"arn:{self.partition}:iam::{user.account}:group{_path_of(account, group_name)}{group_name}"
                     )
                     if group_arn not in self.graph:
-                        self._node(group_arn, Label.GROUP, name=group_name, account=user.account)
+                        # Only groups missing from the snapshot are not added above.
+                        self._node(group_arn, Label.GROUP, name=group_name, account=user.account, in_inventory=False)
                     self._edge(user.arn, group_arn, Rel.MEMBER_OF)
             for role in account.roles.values():
                 self._node(
@@ -443,9 +449,10 @@ class _Builder:
         self._edge(version_id, version.role_arn, Rel.HAS_EXECUTION_ROLE, note=note)
         if version.role_from_agent and version.version != "DRAFT":
             # The DRAFT's settings are agent.json itself; only numbered versions can differ.
-            self.notes.append(
+            self._note(
                 f"agent {agent.name} ({agent.agent_id}) version {version.version}: no agent-version.json, "
-                "so its execution role and guardrail are the agent's current ones"
+                "so its execution role and guardrail are the agent's current ones",
+                version_id,
             )
         for group in version.action_groups:
             group_id = f"{version_id}/action-group/{group.action_group_id}"
@@ -1016,9 +1023,11 @@ class _Builder:
         if function_arn not in self.graph:
             self._node(function_arn, Label.LAMBDA_FUNCTION, name=function_arn.rsplit(":", 1)[-1], in_inventory=False)
         self._edge(node_id, function_arn, Rel.CALLS_FUNCTION, invocable=False, note="function not in snapshot")
-        self.notes.append(
+        self._note(
             f"action group {data.get('name')} of agent {agent_arn} calls {function_arn}, which the snapshot "
-            "does not hold: what the function's role reaches is not analysed"
+            "does not hold: what the function's role reaches is not analysed",
+            node_id,
+            function_arn,
         )
 
     def _note_missing_resources(self) -> None:
@@ -1035,28 +1044,55 @@ class _Builder:
                     Label.AGENT_VERSION: "agent version",
                     Label.KNOWLEDGE_BASE: "knowledge base",
                 }.get(holder["label"], str(holder["label"]))
-                self.notes.append(
+                self._note(
                     f"execution role {target} of {kind} {holder.get('name') or source} is not in the snapshot: "
-                    "what that role reaches is not analysed"
+                    "what that role reaches is not analysed",
+                    source,
+                    target,
                 )
             elif rel == Rel.INGESTS_FROM and self.graph.nodes[target].get("in_inventory") is False:
-                self.notes.append(
+                self._note(
                     f"bucket {target}, which data source {holder.get('name') or source} ingests from, is not in "
-                    "the snapshot: its tags and bucket policy are not analysed"
+                    "the snapshot: its tags and bucket policy are not analysed",
+                    source,
+                    target,
                 )
 
+    def _note(self, text: str, *subjects: str) -> None:
+        """Add a "not analysed" note; with subjects, it concerns only walks that pass those nodes."""
+        if text in self.note_subjects or (not subjects and text in self.notes):
+            if subjects:
+                self.note_subjects[text] = tuple(dict.fromkeys((*self.note_subjects[text], *subjects)))
+            return
+        self.notes.append(text)
+        if subjects:
+            self.note_subjects[text] = tuple(dict.fromkeys(subjects))
+
     def _note_missing_policies(self) -> None:
-        """Name the principals whose attached or boundary policies the snapshot lacks."""
-        missing: dict[str, list[str]] = defaultdict(list)
+        """Name the principals whose attached or boundary policies, or whose groups, the snapshot lacks."""
+        missing: dict[str, list[User | Role]] = defaultdict(list)
         records: list[User | Role] = [*self.authorizer.users(), *self.authorizer.roles()]
         for record in records:
             for policy_arn in self.authorizer.missing_managed_policies(record.arn):
-                missing[policy_arn].append(record.name)
-        for policy_arn, names in sorted(missing.items()):
-            shown = ", ".join(sorted(names)[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-            self.notes.append(
-                f"managed policy {policy_arn} is attached to {shown} but its document is not in the snapshot: "
-                "permissions it grants are not analysed, and as a boundary it is treated as absent"
+                missing[policy_arn].append(record)
+        for policy_arn, holders in sorted(missing.items()):
+            self._note(
+                f"managed policy {policy_arn} is attached to {_some_names(holders)} but its document is not in "
+                "the snapshot: permissions it grants are not analysed, and as a boundary it is treated as absent",
+                *(holder.arn for holder in holders),
+            )
+        members: dict[str, list[User]] = defaultdict(list)
+        for account in self.snapshot.accounts.values():
+            held = {group.name for group in account.groups.values()}
+            for user in account.users.values():
+                for name in user.group_names:
+                    if name not in held:
+                        members[f"arn:{self.partition}:iam::{user.account}:group/{name}"].append(user)
+        for group_arn, users in sorted(members.items()):
+            self._note(
+                f"group {group_arn.rsplit('/', 1)[-1]} of account {users[0].account}, which {_some_names(users)} "
+                "belong to, is not in the snapshot: the permissions its policies grant are not analysed",
+                *(user.arn for user in users),
             )
 
     def _add_knowledge_base_retrieval(self) -> None:
@@ -1122,6 +1158,12 @@ class _Builder:
                 for source, _, rel in self.graph.in_edges(node_id, keys=True)
                 if rel == Rel.CAN_ASSUME and self.graph.nodes[source]["label"] == Label.SERVICE_PRINCIPAL
             )
+
+
+def _some_names(records: list[User] | list[User | Role]) -> str:
+    """Up to five principal names, then how many more."""
+    names = sorted(record.name for record in records)
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
 def edge_properties(

@@ -719,3 +719,26 @@ def paths_between(deputy: DeputyGraph, source: str, target: str | None) -> list[
         return found
     walk = path_to_node(deputy, source, target)
     return [walk] if walk is not None else []
+
+
+def not_seen_for(deputy: DeputyGraph, principal: str) -> list[str]:
+    """The "not analysed" notes that can change a principal's answer.
+
+    A note with subjects (`DeputyGraph.note_subjects`) counts when some walk from the
+    principal, over any edge it may take, passes one of them; a note without subjects,
+    such as no organization data, concerns every principal.
+    """
+    subjects = deputy.note_subjects
+    if not subjects:
+        return list(deputy.notes)
+    seen = {principal}
+    queue = deque([principal])
+    while queue:
+        node = queue.popleft()
+        for move in _moves(deputy, node):
+            target = move.step.target
+            if target not in seen:
+                seen.add(target)
+                if move.access is None:
+                    queue.append(target)
+    return [note for note in deputy.notes if note not in subjects or not seen.isdisjoint(subjects[note])]

@@ -12,7 +12,16 @@ from typing import Any
 from engine.findings import find_all
 from engine.graph import DeputyGraph
 from engine.model import ESCALATION_RELS, Label, Rel
-from engine.paths import Reach, Step, blast_radius, invocable_aliases, invokers, paths_between, reach_from
+from engine.paths import (
+    Reach,
+    Step,
+    blast_radius,
+    invocable_aliases,
+    invokers,
+    not_seen_for,
+    paths_between,
+    reach_from,
+)
 from queries.gaps import path_gaps
 
 COUNTED_LABELS = (
@@ -288,11 +297,15 @@ def blast_radius_json(deputy: DeputyGraph, principal: str, *, sensitive_only: bo
         "agent_aliases": [reach_json(deputy, reach) for reach in invocable_aliases(deputy, principal)],
         "blast_radius": [reach_json(deputy, reach) for reach in reaches],
         "confused_deputy_count": sum(1 for reach in reaches if reach.confused_deputy),
+        "not_seen": not_seen_for(deputy, principal),
     }
 
 
 def paths_json(deputy: DeputyGraph, source: str, target: str | None) -> dict[str, Any]:
-    return {"paths": [reach_json(deputy, reach) for reach in paths_between(deputy, source, target)]}
+    return {
+        "paths": [reach_json(deputy, reach) for reach in paths_between(deputy, source, target)],
+        "not_seen": not_seen_for(deputy, source),
+    }
 
 
 # -- embedded twins of the Cypher library --------------------------------------------

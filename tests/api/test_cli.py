@@ -446,3 +446,29 @@ def test_command_skips_unused_modules(args: list[str]) -> None:
 def test_neo4j_command_loads_driver() -> None:
     env = {**os.environ, "NEO4J_URI": "bolt://127.0.0.1:1", "NEO4J_PASSWORD": "unused"}
     assert loaded_on_demand_modules("builds", env=env) == {"neo4j"}
+
+
+def test_blast_radius_names_missing_group(tmp_path: Path) -> None:
+    """An export made with --filter User Role lists group names but not the groups."""
+    trimmed = tmp_path / "snap"
+    shutil.copytree(EXAMPLE, trimmed)
+    details_file = trimmed / ACCOUNT / "iam" / "authorization-details.json"
+    details = json.loads(details_file.read_text())
+    details["GroupDetailList"] = []
+    details_file.write_text(json.dumps(details))
+    note = (
+        "group developers of account 111122223333, which alice, bob belong to, is not in the snapshot: "
+        "the permissions its policies grant are not analysed"
+    )
+    result = deputy_json("blast-radius", str(trimmed), "--principal", ALICE)
+    assert result["blast_radius"] == []
+    assert result["not_seen"] == [note]
+    assert deputy_json("paths", str(trimmed), "--from", ALICE)["not_seen"] == [note]
+    assert deputy_json("analyze", str(trimmed))["not_seen"] == [note]
+    table = deputy("blast-radius", str(trimmed), "--principal", ALICE).stdout.splitlines()
+    assert table[-2:] == ["Not analysed (paths may be missing):", f"  {note}"]
+    # hr-analyst is in no group, so the missing group cannot change its answer.
+    assert (
+        deputy_json("blast-radius", str(trimmed), "--principal", f"arn:aws:iam::{ACCOUNT}:user/hr-analyst")["not_seen"]
+        == []
+    )
