@@ -722,7 +722,7 @@ def paths_between(deputy: DeputyGraph, source: str, target: str | None) -> list[
 
 
 def not_seen_for(deputy: DeputyGraph, principal: str) -> list[str]:
-    """The "not analysed" notes that can change a principal's answer.
+    """The "not analysed" notes that can change a principal's blast radius and paths.
 
     A note with subjects (`DeputyGraph.note_subjects`) counts when some walk from the
     principal, over any edge it may take, passes one of them; a note without subjects,
