@@ -24,6 +24,7 @@ class ActionInfo:
     access_level: str
     resource_types: tuple[str, ...]
     required_resource_types: tuple[str, ...]
+    condition_keys: tuple[str, ...] = ()  # the action's own keys, beside the global aws: ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ def service_actions(service: str) -> tuple[ActionInfo, ...]:
                 access_level=str(entry.get("accessLevel", "")),
                 resource_types=types,
                 required_resource_types=required,
+                condition_keys=tuple(str(key) for key in entry.get("conditionKeys", [])),
             )
         )
     return tuple(sorted(result, key=lambda info: info.name))

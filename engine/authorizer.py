@@ -356,11 +356,17 @@ class Authorizer:
             # The caller picks the transport, and AWS SDKs and the CLI use HTTPS, so a
             # policy that denies plain HTTP never stops an attacker.
             values["aws:SecureTransport"] = ("true",)
+        absent: set[str] = set()
         for key, value in (given or {}).items():
-            values[key] = value
-        known_absent: frozenset[str] = frozenset()
+            # A key given with no value is absent from the request, not unknown.
+            if value:
+                values[key] = value
+            else:
+                values.pop(key, None)
+                absent.add(key)
+        known_absent: frozenset[str] = frozenset(absent)
         if self.graph_mode and principal.kind is not PrincipalKind.SERVICE and source_arn is None:
-            known_absent = SERVICE_SOURCE_KEYS
+            known_absent |= SERVICE_SOURCE_KEYS
         return RequestContext(
             values=values,
             unknowable=frozenset(),

