@@ -39,6 +39,8 @@ def path_lines(
         flags.append("conditional")
     if path["weak"]:
         flags.append("only through the agent's own role")
+    if path.get("potential"):
+        flags.append("potential: a step assumes what the snapshot does not show")
     if path.get("depends_on_gaps"):
         flags.append("depends on collection gaps " + ", ".join(f"#{index + 1}" for index in path["depends_on_gaps"]))
     target = path["nodes"][-1]

@@ -39,7 +39,8 @@ property states that assumption; `build_graph(..., potential=False)` leaves them
 
 Not modelled here: a write that helps a principal reaching the caller only through an
 agent (its edge leaves the caller as a potential one); writes found by walking edges that
-other writes add; attaching a managed policy other than AdministratorAccess where a
+other writes add; writes on principals reached only through conditional or potential
+edges; attaching a managed policy other than AdministratorAccess where a
 condition on `iam:PolicyARN` allows only some; the two-access-key limit of a user; the
 `sts:AssumeRole` decision after a trust policy is rewritten (the SCPs and boundary are
 not checked for it); policy writes and group changes made by an `EscalatedPrincipal`;

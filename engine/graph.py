@@ -884,14 +884,18 @@ class _Builder:
                 self._escalation_edge(edge)
 
     def _acts_as(self, node_id: str) -> set[str]:
-        """Users and roles whose permissions the principal comes to use through act-as edges."""
+        """Users and roles whose permissions the principal comes to use through exact act-as edges.
+
+        A write found through a conditional or potential edge would rest on that edge's
+        condition or assumption, yet the write edge could not say so; such chains are left out.
+        """
         seen = {node_id}
         queue = [node_id]
         while queue:
             node = queue.pop()
             for _, target, rel, data in self.graph.out_edges(node, keys=True, data=True):
                 label = self.graph.nodes[target]["label"]
-                follows = (rel in ACT_AS_RELS and not data.get("weak")) or (
+                follows = (rel in ACT_AS_RELS and _exact_step(data)) or (
                     rel == Rel.HAS_EXECUTION_ROLE and self.graph.nodes[node]["label"] == Label.LAMBDA_FUNCTION
                 )
                 if follows and target not in seen and label in (Label.USER, Label.ROLE, Label.LAMBDA_FUNCTION):
@@ -900,7 +904,7 @@ class _Builder:
         return {node for node in seen if self.graph.nodes[node]["label"] in (Label.USER, Label.ROLE)}
 
     def _acting_as(self, node_id: str) -> set[str]:
-        """Users and roles that come to use the principal's permissions through act-as edges."""
+        """Users and roles that come to use the principal's permissions through exact act-as edges."""
         nodes = self.graph.nodes
         seen = {node_id}
         queue = [node_id]
@@ -908,7 +912,7 @@ class _Builder:
             node = queue.pop()
             for source, _, rel, data in self.graph.in_edges(node, keys=True, data=True):
                 label = nodes[source]["label"]
-                follows = (rel in ACT_AS_RELS and not data.get("weak") and label in (Label.USER, Label.ROLE)) or (
+                follows = (rel in ACT_AS_RELS and _exact_step(data) and label in (Label.USER, Label.ROLE)) or (
                     rel == Rel.HAS_EXECUTION_ROLE and label == Label.LAMBDA_FUNCTION
                 )
                 if follows and source not in seen:
@@ -1158,6 +1162,11 @@ class _Builder:
                 for source, _, rel in self.graph.in_edges(node_id, keys=True)
                 if rel == Rel.CAN_ASSUME and self.graph.nodes[source]["label"] == Label.SERVICE_PRINCIPAL
             )
+
+
+def _exact_step(data: dict[str, Any]) -> bool:
+    """Whether an act-as edge holds with no condition, assumption or steering of an agent."""
+    return not data.get("weak") and not data.get("conditional") and "potential" not in data
 
 
 def _some_names(records: list[User] | list[User | Role]) -> str:

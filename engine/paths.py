@@ -70,6 +70,11 @@ class Reach:
     direct_conditional: bool = False
 
     @property
+    def potential(self) -> bool:
+        """Whether a step rests on a resource or credentials the snapshot does not show."""
+        return any("potential" in step.properties for step in self.steps)
+
+    @property
     def nodes(self) -> list[str]:
         return [self.principal, *(step.target for step in self.steps)]
 
@@ -139,7 +144,9 @@ def _node_moves(deputy: DeputyGraph, node: str) -> Iterator[_Move]:
     label = graph.nodes[node]["label"]
     for _, target, rel, data in graph.out_edges(node, keys=True, data=True):
         step = Step(node, target, rel, data)
-        conditional = bool(data.get("conditional"))
+        # A potential edge rests on an assumption, so the passes treat it as they treat a
+        # conditional one: a path over exact edges wins wherever one exists.
+        conditional = bool(data.get("conditional")) or "potential" in data
         if label in PRINCIPAL_LABELS:
             if rel in TERMINAL_RELS:
                 yield _Move(step, TERMINAL_RELS[Rel(rel)], KEEP, conditional, False)

@@ -87,6 +87,7 @@ def _path_head(deputy: DeputyGraph, reach: Reach) -> dict[str, Any]:
         "confused_deputy": reach.confused_deputy,
         "conditional": reach.conditional,
         "weak": reach.weak,
+        "potential": reach.potential,
     }
     depends = path_gaps(deputy, reach.nodes)
     if depends:

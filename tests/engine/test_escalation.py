@@ -434,6 +434,14 @@ def test_write_on_user_not_acted_as_is_potential(tmp_path: Path) -> None:
         f"assumes the caller also has the access keys or console password of {user('other')}"
     )
     assert escalations(build_graph(snapshot, potential=False), role("user-admin-tool")) == {}
+    reach = next(r for r in blast_radius(deputy, role("user-admin-tool")) if r.target.endswith(":ec2:CreateVpc"))
+    assert reach.potential
+
+
+def test_path_over_exact_edges_is_not_potential(tmp_path: Path) -> None:
+    snapshot = load_snapshot(_write_account(tmp_path, f"arn:aws:iam::{ACCOUNT}:user/*"))
+    reach = next(r for r in blast_radius(build_graph(snapshot), user("dev")) if r.target.endswith(":ec2:CreateVpc"))
+    assert not reach.potential
 
 
 def _users_account(folder: Path, users: dict[str, tuple[dict[str, Any], str | None]]) -> Snapshot:

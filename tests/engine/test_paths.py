@@ -48,7 +48,8 @@ def plain_moves(deputy: DeputyGraph, node: str, weak: bool, through: bool) -> It
     """The steps of the walk as the module docstring of engine.paths lists them."""
     label = deputy.graph.nodes[node]["label"]
     for _, target, rel, data in deputy.graph.out_edges(node, keys=True, data=True):
-        conditional = bool(data.get("conditional"))
+        # The passes take a potential edge only where a conditional one may be taken.
+        conditional = bool(data.get("conditional")) or "potential" in data
         if label in ("User", "Role", "EscalatedPrincipal"):
             if rel in ENDINGS:
                 yield target, ENDINGS[rel], weak, through, conditional
