@@ -652,6 +652,34 @@ def test_trust_and_function_without_source_condition() -> None:
     assert keys == [f"function|{VPC_FUNCTION}", f"role|{AGENT_ROLE}"]
 
 
+def test_function_remediation_commands_runnable() -> None:
+    # Lambda API reference, AddPermission and RemovePermission: --statement-id and
+    # --action are required, and --source-arn takes one ARN, so each agent gets its own
+    # statement. Bedrock User Guide, "Resource-based policy to allow Amazon Bedrock to
+    # invoke an action group Lambda function": the source ARN is the agent's ARN.
+    (finding,) = [f for f in example_findings("DG009") if f.key == f"function|{VPC_FUNCTION}"]
+    assert finding.remediation == (
+        "Run `aws lambda remove-permission --region us-east-1 --function-name infra-vpc-provisioner "
+        "--statement-id bedrock-agent-invoke`, then `aws lambda add-permission --region us-east-1 "
+        "--function-name infra-vpc-provisioner --statement-id bedrock-agent-Q7HRX2KD4N "
+        "--action lambda:InvokeFunction --principal bedrock.amazonaws.com --source-account 111122223333 "
+        f"--source-arn {HR_AGENT}`."
+    )
+
+
+def test_trust_remediation_names_region_and_agents() -> None:
+    # Bedrock User Guide, "Create a service role for Amazon Bedrock Agents": the trust
+    # policy's condition is aws:SourceAccount plus aws:SourceArn of the agents.
+    (finding,) = [f for f in example_findings("DG009") if f.key == f"role|{AGENT_ROLE}"]
+    assert "REGION" not in finding.remediation
+    assert finding.remediation == (
+        "Add to the trust policy of AmazonBedrockExecutionRoleForAgents_hr a Condition with StringEquals "
+        f"aws:SourceAccount {ACCOUNT} and ArnLike aws:SourceArn {HELPDESK_AGENT}, {HR_AGENT} (the agents that "
+        f"run with the role; arn:aws:bedrock:us-east-1:{ACCOUNT}:agent/* would admit every agent of the "
+        "account there)."
+    )
+
+
 def test_source_conditions_are_clean(snapshot: Path) -> None:
     condition = {
         "StringEquals": {"aws:SourceAccount": ACCOUNT},
