@@ -28,6 +28,7 @@ from dataclasses import replace
 from typing import Any
 
 from engine.evaluator import Decision
+from engine.findings import path_cuts
 from engine.findings.context import FindingContext
 from engine.findings.model import AttackPath, Evidence, Finding, PathEdge, PathNode, Severity
 from engine.inventory import Role, User
@@ -217,7 +218,8 @@ def _confused_finding(
         *_alias_evidence(context, invoker_aliases),
         *_agent_path_evidence(context, agent_paths, first=str(best_agent)),
     ]
-    kinds = sorted({reach.kind for reach in reaches})
+    listed = [agent_paths[agent] for agent in _agent_order(context, agent_paths, first=str(best_agent))]
+    kinds = sorted({reach.kind for reach in (*reaches, *listed)})
     return Finding(
         rule_id="DG003",
         rule="confused-deputy",
@@ -226,12 +228,7 @@ def _confused_finding(
         key=f"{group}|{access}",
         resources=(*targets, *aliases, *principals),
         evidence=tuple(evidence),
-        remediation=(
-            "Remove the permission that gives the agent this reach (see the evidence for the statement), or scope who "
-            "may invoke the agent's aliases with bedrock:InvokeAgent on named alias ARNs; a path of kind "
-            "agent-action-group is cut by removing the action group or narrowing its Lambda function's role. "
-            "Every alias listed in the evidence leads to the target, so each one needs the fix."
-        ),
+        remediation=path_cuts.remediation(context, listed),
         score=float(weight * len(principals)),
         path=attack_path(context, best),
         details={
@@ -261,11 +258,17 @@ def _alias_evidence(context: FindingContext, invoker_aliases: dict[str, set[str]
     return evidence
 
 
+def _agent_order(context: FindingContext, agent_paths: dict[str, Reach], *, first: str) -> list[str]:
+    """Pick the agents whose shortest path the evidence spells out: the finding's own first, then by name."""
+    order = [first, *sorted((agent for agent in agent_paths if agent != first), key=context.node_name)]
+    return order[:MAX_AGENT_PATHS]
+
+
 def _agent_path_evidence(context: FindingContext, agent_paths: dict[str, Reach], *, first: str) -> list[Evidence]:
     """List the steps and statements of the shortest path through each agent, the finding's own path first."""
     order = [first, *sorted((agent for agent in agent_paths if agent != first), key=context.node_name)]
     evidence: list[Evidence] = []
-    for agent in order[:MAX_AGENT_PATHS]:
+    for agent in _agent_order(context, agent_paths, first=first):
         path = agent_paths[agent]
         agent_name, invoker_name = context.node_name(agent), context.node_name(path.principal)
         evidence.append(Evidence(detail=f"shortest path through agent {agent_name}, for {invoker_name}:"))

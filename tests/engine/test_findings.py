@@ -324,6 +324,33 @@ def test_no_invokers_no_confused_deputy(snapshot: Path) -> None:
     assert findings_of(snapshot, "DG003") == []
 
 
+def test_confused_deputy_kinds_cover_listed_paths() -> None:
+    bucket = next(f for f in example_findings("DG003") if f.key == f"{HR_BUCKET}|read")
+    # The evidence spells out a knowledge base path through hr-policy-assistant and an
+    # execution role path through it-helpdesk-agent.
+    assert bucket.details["kinds"] == ["agent-execution-role", "agent-knowledge-base"]
+
+
+def test_confused_deputy_remediation_per_kind() -> None:
+    found = {f.key: f.remediation for f in example_findings("DG003")}
+    assert found[f"{HR_BUCKET}|read"] == (
+        "Cut every path listed in the evidence, because each one alone leads to the target: "
+        "for the agent-knowledge-base path through hr-policy-assistant, disassociate knowledge base "
+        "hr-policies-kb from hr-policy-assistant version 2, or remove its data source acme-hr-policies-s3; "
+        "for the agent-execution-role path through it-helpdesk-agent, in execution role "
+        "AmazonBedrockExecutionRoleForAgents_hr of it-helpdesk-agent version DRAFT remove policy "
+        "hr-agent-execution-access statement 2 (ReadAnyObject). "
+        "Alternatively, limit who may invoke the aliases with bedrock:InvokeAgent on named alias ARNs."
+    )
+    assert found[f"vpc-api:{ACCOUNT}:us-east-1|call"] == (
+        "Cut every path listed in the evidence, because each one alone leads to the target: "
+        "for the agent-action-group path through hr-policy-assistant, remove action group network-ops from "
+        "hr-policy-assistant version 2, or in infra-vpc-provisioner-role (the role of Lambda function "
+        "infra-vpc-provisioner) remove inline policy vpc-provisioning statement 0 (ProvisionNetworking). "
+        "Alternatively, limit who may invoke the aliases with bedrock:InvokeAgent on named alias ARNs."
+    )
+
+
 # -- DG004 agent reconfiguration --------------------------------------------------------
 
 
