@@ -922,9 +922,10 @@ def test_drift_alias_rerouted_back(snapshot: Path) -> None:
     assert finding.evidence[0].detail == (
         "alias hr-policy-assistant/prod routed to version 2 in the previous build and now routes to version 1"
     )
-    assert finding.evidence[1].detail.startswith(
-        "removed since the previous build from what alias hr-policy-assistant/prod serves (version 1): "
-        "action group network-ops"
+    # network-ops was in version 2, which prod served before, not in version 1.
+    assert finding.evidence[1].detail == (
+        "removed since the previous build from what alias hr-policy-assistant/prod served (version 2): "
+        f"action group network-ops -> {VPC_FUNCTION}"
     )
 
 
@@ -966,6 +967,30 @@ def test_drift_role_policy_change(snapshot: Path) -> None:
     drift = [f for f in findings if f.rule_id == "DG011"]
     assert sorted(f.key for f in drift) == [HELPDESK_AGENT, HR_AGENT]
     assert all(f.details["changed"] == ["roles"] for f in drift)
+
+
+def read_hr_bucket_from_vpc_role(root: Path) -> None:
+    def widen(document: Json) -> None:
+        role = role_entry(document, "infra-vpc-provisioner-role")
+        role["RolePolicyList"][0]["PolicyDocument"]["Statement"].append(
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-hr-policies/*"}
+        )
+
+    edit(root, IAM_FILE, widen)
+
+
+def test_drift_function_role_permission(snapshot: Path) -> None:
+    read_hr_bucket_from_vpc_role(snapshot)
+    (finding,) = drift_findings(rows_from_graph(graph_of(EXAMPLE)), rows_from_graph(graph_of(snapshot)))
+    assert finding.key == HR_AGENT
+    assert finding.severity == "high"
+    assert finding.details["changed"] == ["function_permissions", "functions"]
+    details = [item.detail for item in finding.evidence]
+    assert (
+        "added since the previous build to what alias hr-policy-assistant/prod serves (version 2): "
+        f"infra-vpc-provisioner-role CAN_READ {HR_BUCKET} (s3:GetObject)"
+    ) in details
+    assert all("vpc-api" not in detail for detail in details)
 
 
 def test_same_snapshot_no_drift() -> None:
