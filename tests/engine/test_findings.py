@@ -821,6 +821,7 @@ def test_unrestricted_deny_on_unknown_condition(snapshot: Path) -> None:
     edit(snapshot, f"{ACCOUNT}/s3/acme-hr-policies/policy.json", deny_outside_network)
     bucket = next(f for f in findings_of(snapshot, "DG010") if f.key == HR_BUCKET)
     assert bucket.details["decision"] == "conditional"
+    assert bucket.title == "Sensitive bucket acme-hr-policies has a bucket policy that may not limit who may read it"
     assert bucket.evidence[1].detail == (
         "the bucket policy of acme-hr-policies denies s3:GetObject to a principal of account 111122223333 whose "
         "own policies allow it only under conditions that the snapshot cannot settle: "
