@@ -397,9 +397,25 @@ def _configure_findings(context: FindingContext, reach: _Reach) -> list[Finding]
                 gained=gained,
                 evidence=evidence,
                 passable=[role for role, _ in pass_edges],
+                remediation=_agent_remediation(context, principal, agent_arn, [role for role, _ in pass_edges]),
             )
         )
     return findings
+
+
+def _agent_remediation(context: FindingContext, principal: str, agent: str, passable: list[str]) -> str:
+    name = context.node_name(principal)
+    text = (
+        f"Remove bedrock:UpdateAgent and the other agent configuration permissions on {context.node_name(agent)} "
+        f"from {name}, or limit their Resource to agents whose roles reach nothing {name} may not reach itself."
+    )
+    if passable:
+        roles = ", ".join(context.node_name(role) for role in passable)
+        text += (
+            f" Also limit iam:PassRole of {name} to the roles it needs, with an iam:PassedToService condition, "
+            f"because it may now pass {roles} to Bedrock."
+        )
+    return text
 
 
 def _function_code_findings(context: FindingContext, reach: _Reach) -> list[Finding]:
@@ -447,6 +463,12 @@ def _function_code_findings(context: FindingContext, reach: _Reach) -> list[Find
                     gained=gained,
                     evidence=evidence,
                     passable=[],
+                    remediation=(
+                        f"Remove lambda:UpdateFunctionCode on {function.name} from {record.name}, or limit the "
+                        f"Resource of the statements named in the evidence to functions whose roles reach nothing "
+                        f"{record.name} may not reach itself; {function.name} runs with "
+                        f"{context.node_name(function.role_arn)}, so its code acts with that role's permissions."
+                    ),
                 )
             )
     return findings
@@ -462,6 +484,7 @@ def _reconfigure_finding(
     gained: set[tuple[str, str]],
     evidence: list[Evidence],
     passable: list[str],
+    remediation: str,
 ) -> Finding:
     targets = sorted(gained)
     shown = ", ".join(f"{access} {context.node_name(target)}" for target, access in targets[:6])
@@ -477,11 +500,7 @@ def _reconfigure_finding(
         key=f"{principal}|{subject}",
         resources=(principal, subject, *passable, *sorted({target for target, _ in targets})),
         evidence=tuple(evidence),
-        remediation=(
-            f"Remove {permission} from from {context.node_name(principal)} or limit them to agents "
-            "and functions whose roles reach nothing it may not reach itself; restrict iam:PassRole to named roles "
-            "with an iam:PassedToService condition."
-        ),
+        remediation=remediation,
         score=float(len(targets)),
         details={
             "gained": [{"target": target, "access": access} for target, access in targets],

@@ -374,6 +374,40 @@ def test_update_agent_and_function_code(snapshot: Path) -> None:
     assert (f"arn:aws:iam::{ACCOUNT}:user/carol#inline:carol-access", 0) in policy_refs(by_key[f"{carol}|{HR_AGENT}"])
 
 
+def test_reconfiguration_remediation_matches_technique(snapshot: Path) -> None:
+    carol = add_user(snapshot, "carol", [{"Effect": "Allow", "Action": "bedrock:UpdateAgent", "Resource": HR_AGENT}])
+    dave = add_user(
+        snapshot, "dave", [{"Effect": "Allow", "Action": "lambda:UpdateFunctionCode", "Resource": VPC_FUNCTION}]
+    )
+    by_key = {f.key: f for f in findings_of(snapshot, "DG004")}
+    assert by_key[f"{dave}|{VPC_FUNCTION}"].remediation == (
+        "Remove lambda:UpdateFunctionCode on infra-vpc-provisioner from dave, or limit the Resource of the "
+        "statements named in the evidence to functions whose roles reach nothing dave may not reach itself; "
+        "infra-vpc-provisioner runs with infra-vpc-provisioner-role, so its code acts with that role's permissions."
+    )
+    # carol may not pass any role, so nothing about iam:PassRole applies.
+    assert by_key[f"{carol}|{HR_AGENT}"].remediation == (
+        "Remove bedrock:UpdateAgent and the other agent configuration permissions on hr-policy-assistant from "
+        "carol, or limit their Resource to agents whose roles reach nothing carol may not reach itself."
+    )
+
+
+def test_reconfiguration_with_pass_role_remediation(snapshot: Path) -> None:
+    erin = add_user(
+        snapshot,
+        "erin",
+        [
+            {"Effect": "Allow", "Action": "bedrock:UpdateAgent", "Resource": HR_AGENT},
+            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": AGENT_ROLE},
+        ],
+    )
+    (finding,) = [f for f in findings_of(snapshot, "DG004") if f.key == f"{erin}|{HR_AGENT}"]
+    assert finding.remediation.endswith(
+        "Also limit iam:PassRole of erin to the roles it needs, with an iam:PassedToService condition, because "
+        "it may now pass AmazonBedrockExecutionRoleForAgents_hr to Bedrock."
+    )
+
+
 # -- DG005 SCP for Bedrock --------------------------------------------------------------
 
 
