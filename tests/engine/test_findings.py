@@ -569,6 +569,34 @@ def test_selector_on_caller_is_uncertain(snapshot: Path) -> None:
     assert finding.title == f"bedrock:InvokeAgent data events may not be logged in account {ACCOUNT}, us-east-1"
 
 
+def test_basic_selectors_setting_named() -> None:
+    # The example's trail has basic event selectors only.
+    (finding,) = example_findings("DG006")
+    assert finding.evidence[0].setting == "EventSelectors"
+    assert finding.remediation.startswith("Add an advanced event selector")
+
+
+def test_alias_selector_limited_by_arn(snapshot: Path) -> None:
+    # The selector logs the helpdesk agent's aliases only, so the hr agent's go unlogged.
+    data = {
+        "Name": "Helpdesk agent invocations",
+        "FieldSelectors": [
+            {"Field": "eventCategory", "Equals": ["Data"]},
+            {"Field": "resources.type", "Equals": ["AWS::Bedrock::AgentAlias"]},
+            {"Field": "resources.ARN", "StartsWith": [f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/M3ITHD8P5W/"]},
+        ],
+    }
+    advanced_selectors(snapshot, [MANAGEMENT_SELECTOR, data])
+    (finding,) = findings_of(snapshot, "DG006")
+    assert finding.evidence[0].setting == "AdvancedEventSelectors"
+    assert finding.remediation == (
+        'Widen the resources.ARN field of selector "Helpdesk agent invocations" of trail org-management-trail '
+        f"(resources.ARN starts with arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/M3ITHD8P5W/) so that it "
+        "matches every alias listed, or remove that field, so that each InvokeAgent call is recorded with the "
+        "caller's identity."
+    )
+
+
 def test_basic_selectors_read_as_text() -> None:
     (finding,) = example_findings("DG006")
     assert finding.evidence[1].detail == (
@@ -648,6 +676,17 @@ def add_guardrail(root: Path, relative: str) -> None:
         document[key]["guardrailConfiguration"] = {"guardrailIdentifier": "x7k2m9p4q1wz", "guardrailVersion": "1"}
 
     edit(root, relative, change)
+
+
+def test_guardrail_remediation_creates_version_by_alias() -> None:
+    # Amazon Bedrock User Guide, "Deploy an agent": a new version comes from CreateAgentAlias,
+    # or from UpdateAgentAlias without routingConfiguration; there is no separate call.
+    remediations = {f.key: f.remediation for f in example_findings("DG007")}
+    assert remediations[HR_ALIASES[0]] == (
+        "Attach a guardrail to hr-policy-assistant (guardrailConfiguration in UpdateAgent) and prepare the agent "
+        "(PrepareAgent). Then call UpdateAgentAlias on prod without routingConfiguration, which creates a version "
+        "from the prepared draft and points the alias at it."
+    )
 
 
 def test_production_aliases_without_guardrail() -> None:
