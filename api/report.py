@@ -72,7 +72,9 @@ def build_report(
         "findings": [finding.to_json() for finding in findings],
         "top_attack_paths": [finding.finding_id for finding in top_paths],
         "least_privilege": [proposal.to_json() for proposal in proposals],
-        "not_seen": list(deputy.notes),
+        # The graph adds one note per agent version, so a gap that several versions share
+        # (a missing action-group function) repeats word for word: keep the first.
+        "not_seen": list(dict.fromkeys(deputy.notes)),
     }
 
 

@@ -182,6 +182,36 @@ def test_report_previous_shows_drift(tmp_path: Path) -> None:
     assert data["previous_snapshot"] == str(previous)
 
 
+def test_not_analysed_lines_distinct(tmp_path: Path) -> None:
+    # Versions 2 and DRAFT of hr-policy-assistant both call infra-vpc-provisioner, which
+    # this copy of the example leaves out.
+    root = tmp_path / "snapshot"
+    shutil.copytree(EXAMPLE, root)
+    lambda_dir = root / ACCOUNT / "us-east-1" / "lambda"
+    listing = json.loads((lambda_dir / "functions.json").read_text(encoding="utf-8"))
+    listing["Functions"] = [f for f in listing["Functions"] if f["FunctionName"] != "infra-vpc-provisioner"]
+    (lambda_dir / "functions.json").write_text(json.dumps(listing), encoding="utf-8")
+    shutil.rmtree(lambda_dir / "infra-vpc-provisioner")
+    note = (
+        f"action group network-ops of agent arn:aws:bedrock:us-east-1:{ACCOUNT}:agent/Q7HRX2KD4N calls "
+        f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:infra-vpc-provisioner, which the snapshot does not hold: "
+        "what the function's role reaches is not analysed"
+    )
+    not_seen = json.loads(report(str(root), "--format", "json"))["not_seen"]
+    assert not_seen.count(note) == 1
+    assert len(not_seen) == len(set(not_seen))
+    markdown = report(str(root), "--format", "markdown")
+    assert markdown.count("infra-vpc-provisioner, which the snapshot does not hold") == 1
+    analyzed = json.loads(deputy_ok("analyze", str(root), "--format", "json"))["not_seen"]
+    assert analyzed.count(note) == 1
+
+
+def deputy_ok(*args: str) -> str:
+    result = deputy(*args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def test_report_out_directory_rejected(tmp_path: Path) -> None:
     result = deputy("report", str(EXAMPLE), "--out", str(tmp_path))
     assert result.returncode == 2
