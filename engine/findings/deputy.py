@@ -66,7 +66,8 @@ def path_evidence(context: FindingContext, reach: Reach) -> list[Evidence]:
         step_text = f"{context.node_name(step.source)} -[{step.rel}]-> {context.node_name(step.target)}"
         statements = step.properties.get("statements") or []
         if not statements:
-            evidence.append(Evidence(detail=f"{step_text}: {step.properties.get('reason')}", setting=str(step.rel)))
+            # A structure step (ROUTES_TO, HAS_ACTION_GROUP) is neither a statement nor a setting.
+            evidence.append(Evidence(detail=f"{step_text}: {step.properties.get('reason')}"))
         for statement in statements:
             evidence.append(
                 Evidence(

@@ -80,6 +80,63 @@ def test_report_markdown_reads_well() -> None:
     assert "     -[INGESTS_FROM]-> acme-hr-policies (S3Bucket)" in text
 
 
+def test_markdown_nests_path_steps() -> None:
+    text = report(str(EXAMPLE))
+    assert (
+        "  - shortest path through agent hr-policy-assistant, for alice:\n"
+        "    - alice -\\[CAN_INVOKE_AGENT\\]-> hr-policy-assistant/prod: may invoke the agent alias "
+        f"(bedrock:InvokeAgent), granted by arn:aws:iam::{ACCOUNT}:policy/developers-bedrock-access#0(InvokeAnyAgent)\n"
+        "    - hr-policy-assistant/prod -\\[ROUTES_TO\\]-> hr-policy-assistant version 2: routes invocations to the "
+        "agent version\n"
+    ) in text
+    # Each statement is cited once, and structure steps are no settings.
+    assert "#0(InvokeAnyAgent) (`" not in text
+    assert "(setting: ROUTES_TO)" not in text
+    assert "(setting: HAS_EXECUTION_ROLE)" not in text
+
+
+def test_sarif_message_skips_path_headers() -> None:
+    log = json.loads(report(str(EXAMPLE), "--format", "sarif"))
+    messages = [result["message"]["text"] for result in log["runs"][0]["results"]]
+    assert all(":." not in message for message in messages)
+    assert all("shortest path through agent" not in message for message in messages)
+
+
+def test_markdown_escapes_snapshot_text(tmp_path: Path) -> None:
+    root = tmp_path / "snapshot"
+    shutil.copytree(EXAMPLE, root)
+    selectors = {
+        "TrailARN": "arn:aws:cloudtrail:us-east-1:999988887777:trail/org-management-trail",
+        "AdvancedEventSelectors": [
+            {
+                "Name": "<script>alert(1)</script>",
+                "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}],
+            }
+        ],
+    }
+    trail_file = root / ACCOUNT / "us-east-1/cloudtrail/org-management-trail/event-selectors.json"
+    trail_file.write_text(json.dumps(selectors), encoding="utf-8")
+    policy_file = root / ACCOUNT / "s3/acme-hr-policies/policy.json"
+    policy = json.loads(json.loads(policy_file.read_text(encoding="utf-8"))["Policy"])
+    policy["Statement"].append(
+        {
+            "Sid": "DenyOddClients",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::acme-hr-policies/*",
+            "Condition": {"StringLike": {"aws:UserAgent": "<img src=x onerror=alert(2)>[link](https://x)"}},
+        }
+    )
+    policy_file.write_text(json.dumps({"Policy": json.dumps(policy)}), encoding="utf-8")
+    text = report(str(root))
+    assert "<script>" not in text
+    assert "<img" not in text
+    assert "[link](" not in text
+    assert 'selector "&lt;script>alert(1)&lt;/script>"' in text
+    assert "&lt;img src=x onerror=alert(2)>\\[link\\](https://x)" in text
+
+
 def test_report_progress_on_stderr() -> None:
     result = deputy("report", str(EXAMPLE), "--format", "json")
     assert result.returncode == 0
