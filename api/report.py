@@ -12,9 +12,11 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 from api.render import node_name
+from api.snapshot_files import evidence_file
 from engine.findings import RULES, Finding, find_all
 from engine.graph import DeputyGraph
 from engine.least_privilege import propose
@@ -26,6 +28,8 @@ SARIF_LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low"
 # GitHub code scanning reads `security-severity` (0.0 to 10.0) to rank security results.
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
 TOP_PATHS = 5
+# The SARIF base id of artifact URIs, which are relative to the snapshot folder.
+SNAPSHOT_BASE_ID = "SNAPSHOT_ROOT"
 
 Progress = Callable[[str], None]
 
@@ -91,7 +95,7 @@ def _camel(name: str) -> str:
 
 
 def render_sarif(report: dict[str, Any]) -> str:
-    """The findings as one SARIF 2.1.0 run; each resource ARN is a logical location."""
+    """The findings as one SARIF 2.1.0 run; each result names a snapshot file and its resource ARNs."""
     rule_index = {rule["id"]: index for index, rule in enumerate(report["rules"])}
     rules = [
         {
@@ -107,6 +111,7 @@ def render_sarif(report: dict[str, Any]) -> str:
         }
         for rule in report["rules"]
     ]
+    root = Path(report["snapshot"])
     results = []
     for finding in report["findings"]:
         # Items that end with a colon introduce the path steps after them and read badly alone.
@@ -118,9 +123,22 @@ def render_sarif(report: dict[str, Any]) -> str:
                 "ruleIndex": rule_index[finding["rule_id"]],
                 "level": SARIF_LEVELS[finding["severity"]],
                 "message": {"text": f"{finding['title']}. {evidence}. Fix: {finding['remediation']}"},
+                # GitHub code scanning rejects a result without an artifact location, so the
+                # one location names the snapshot file that holds the evidence.
                 "locations": [
-                    {"logicalLocations": [{"fullyQualifiedName": resource, "kind": "resource"}]}
-                    for resource in finding["resources"][:10]
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {
+                                "uri": evidence_file(root, finding["resources"], finding["evidence"]),
+                                "uriBaseId": SNAPSHOT_BASE_ID,
+                            },
+                            "region": {"startLine": 1},
+                        },
+                        "logicalLocations": [
+                            {"fullyQualifiedName": resource, "kind": "resource"}
+                            for resource in finding["resources"][:10]
+                        ],
+                    }
                 ],
                 "partialFingerprints": {"deputygraphFindingId/v1": finding["id"]},
                 "properties": {
@@ -140,6 +158,7 @@ def render_sarif(report: dict[str, Any]) -> str:
             {
                 "tool": {"driver": {"name": "deputygraph", "version": report["tool"]["version"], "rules": rules}},
                 "invocations": [{"executionSuccessful": True}],
+                "originalUriBaseIds": {SNAPSHOT_BASE_ID: {"uri": root.resolve().as_uri() + "/"}},
                 "properties": {"snapshot": report["snapshot"], "not_seen": report["not_seen"]},
                 "results": results,
             }

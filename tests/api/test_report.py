@@ -160,6 +160,30 @@ def test_sarif_validates_against_schema() -> None:
     assert first["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == "arn:aws:s3:::acme-hr-policies"
 
 
+def test_sarif_results_have_artifact_location() -> None:
+    # GitHub code scanning rejects a result whose locations have no artifact location.
+    log = json.loads(report(str(EXAMPLE), "--format", "sarif"))
+    jsonschema.Draft4Validator(sarif_schema()).validate(log)
+    run = log["runs"][0]
+    assert run["originalUriBaseIds"] == {"SNAPSHOT_ROOT": {"uri": EXAMPLE.resolve().as_uri() + "/"}}
+    uris = {}
+    for result in run["results"]:
+        (location,) = result["locations"]
+        artifact = location["physicalLocation"]["artifactLocation"]
+        assert artifact["uriBaseId"] == "SNAPSHOT_ROOT"
+        assert (EXAMPLE / artifact["uri"]).is_file(), artifact["uri"]
+        uris[(result["ruleId"], location["logicalLocations"][0]["fullyQualifiedName"])] = artifact["uri"]
+    assert uris[("DG009", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:infra-vpc-provisioner")] == (
+        f"{ACCOUNT}/us-east-1/lambda/infra-vpc-provisioner/policy.json"
+    )
+    assert uris[("DG010", "arn:aws:s3:::acme-hr-policies")] == f"{ACCOUNT}/s3/acme-hr-policies/policy.json"
+    assert uris[("DG001", f"arn:aws:iam::{ACCOUNT}:role/service-role/AmazonBedrockExecutionRoleForAgents_hr")] == (
+        f"{ACCOUNT}/iam/authorization-details.json"
+    )
+    dg006 = next(uri for (rule, _), uri in uris.items() if rule == "DG006")
+    assert dg006 == f"{ACCOUNT}/us-east-1/cloudtrail/org-management-trail/event-selectors.json"
+
+
 HR_BUCKET_ALIASES = [
     f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/M3ITHD8P5W/HDP2X7K9QA",
     f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/M3ITHD8P5W/TSTALIASID",
