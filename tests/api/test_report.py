@@ -293,6 +293,19 @@ def deputy_ok(*args: str) -> str:
     return result.stdout
 
 
+def test_report_previous_error_names_folder(tmp_path: Path) -> None:
+    previous = tmp_path / "previous"
+    shutil.copytree(EXAMPLE, previous)
+    (previous / ACCOUNT / "iam" / "authorization-details.json").write_text("{", encoding="utf-8")
+    result = deputy("report", str(EXAMPLE), "--previous", str(previous))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert (
+        f"deputy: error: previous snapshot {previous}: {ACCOUNT}/iam/authorization-details.json: invalid JSON"
+        in result.stderr
+    )
+
+
 def test_report_out_directory_rejected(tmp_path: Path) -> None:
     result = deputy("report", str(EXAMPLE), "--out", str(tmp_path))
     assert result.returncode == 2
