@@ -8,12 +8,15 @@ form is the report data itself and is the stable interface for scripts.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 from api.render import node_name
+from api.snapshot_files import evidence_file
 from engine.findings import RULES, Finding, find_all
 from engine.graph import DeputyGraph
 from engine.least_privilege import propose
@@ -25,6 +28,8 @@ SARIF_LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low"
 # GitHub code scanning reads `security-severity` (0.0 to 10.0) to rank security results.
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
 TOP_PATHS = 5
+# The SARIF base id of artifact URIs, which are relative to the snapshot folder.
+SNAPSHOT_BASE_ID = "SNAPSHOT_ROOT"
 
 Progress = Callable[[str], None]
 
@@ -72,7 +77,9 @@ def build_report(
         "findings": [finding.to_json() for finding in findings],
         "top_attack_paths": [finding.finding_id for finding in top_paths],
         "least_privilege": [proposal.to_json() for proposal in proposals],
-        "not_seen": list(deputy.notes),
+        # The graph adds one note per agent version, so a gap that several versions share
+        # (a missing action-group function) repeats word for word: keep the first.
+        "not_seen": list(dict.fromkeys(deputy.notes)),
     }
 
 
@@ -88,7 +95,7 @@ def _camel(name: str) -> str:
 
 
 def render_sarif(report: dict[str, Any]) -> str:
-    """The findings as one SARIF 2.1.0 run; each resource ARN is a logical location."""
+    """The findings as one SARIF 2.1.0 run; each result names a snapshot file and its resource ARNs."""
     rule_index = {rule["id"]: index for index, rule in enumerate(report["rules"])}
     rules = [
         {
@@ -104,18 +111,34 @@ def render_sarif(report: dict[str, Any]) -> str:
         }
         for rule in report["rules"]
     ]
+    root = Path(report["snapshot"])
     results = []
     for finding in report["findings"]:
-        evidence = "; ".join(item["detail"] for item in finding["evidence"][:3])
+        # Items that end with a colon introduce the path steps after them and read badly alone.
+        sentences = [str(item["detail"]) for item in finding["evidence"] if not str(item["detail"]).endswith(":")]
+        evidence = "; ".join(sentences[:3])
         results.append(
             {
                 "ruleId": finding["rule_id"],
                 "ruleIndex": rule_index[finding["rule_id"]],
                 "level": SARIF_LEVELS[finding["severity"]],
                 "message": {"text": f"{finding['title']}. {evidence}. Fix: {finding['remediation']}"},
+                # GitHub code scanning rejects a result without an artifact location, so the
+                # one location names the snapshot file that holds the evidence.
                 "locations": [
-                    {"logicalLocations": [{"fullyQualifiedName": resource, "kind": "resource"}]}
-                    for resource in finding["resources"][:10]
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {
+                                "uri": evidence_file(root, finding["resources"], finding["evidence"]),
+                                "uriBaseId": SNAPSHOT_BASE_ID,
+                            },
+                            "region": {"startLine": 1},
+                        },
+                        "logicalLocations": [
+                            {"fullyQualifiedName": resource, "kind": "resource"}
+                            for resource in finding["resources"][:10]
+                        ],
+                    }
                 ],
                 "partialFingerprints": {"deputygraphFindingId/v1": finding["id"]},
                 "properties": {
@@ -135,6 +158,7 @@ def render_sarif(report: dict[str, Any]) -> str:
             {
                 "tool": {"driver": {"name": "deputygraph", "version": report["tool"]["version"], "rules": rules}},
                 "invocations": [{"executionSuccessful": True}],
+                "originalUriBaseIds": {SNAPSHOT_BASE_ID: {"uri": root.resolve().as_uri() + "/"}},
                 "properties": {"snapshot": report["snapshot"], "not_seen": report["not_seen"]},
                 "results": results,
             }
@@ -146,9 +170,63 @@ def render_sarif(report: dict[str, Any]) -> str:
 # -- Markdown ---------------------------------------------------------------------------
 
 
+# Characters that Markdown (CommonMark with GitHub's tables) reads as markup wherever they
+# stand: a backslash before each makes it literal. `<` and `&` become entities, so that text
+# from a snapshot cannot open raw HTML, an autolink or an entity.
+MARKDOWN_SPECIAL = frozenset("\\`*[]|")
+HTML_ENTITIES = {"<": "&lt;", "&": "&amp;"}
+
+
 def _md(text: Any) -> str:
-    """Text safe inside a Markdown table cell or list item."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Escape text for a Markdown table cell, list item or heading, on one line."""
+    escaped = []
+    for char in str(text).replace("\n", " ").replace("\r", " "):
+        if char in HTML_ENTITIES:
+            escaped.append(HTML_ENTITIES[char])
+        elif char in MARKDOWN_SPECIAL:
+            escaped.append("\\" + char)
+        else:
+            escaped.append(char)
+    return "".join(escaped)
+
+
+def _code(text: Any) -> str:
+    """Write text as a Markdown code span, with a fence longer than any run of backticks inside."""
+    value = str(text).replace("\n", " ")
+    longest = max((len(run) for run in re.findall("`+", value)), default=0)
+    fence = "`" * (longest + 1)
+    padding = " " if value.startswith("`") or value.endswith("`") else ""
+    return f"{fence}{padding}{value}{padding}{fence}"
+
+
+def _fence(lines: list[str]) -> str:
+    longest = max((len(run) for line in lines for run in re.findall("`+", line)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _evidence_lines(finding: dict[str, Any]) -> list[str]:
+    """Write the evidence as list items, nesting the steps of a path under the item that introduces it.
+
+    An item that ends with a colon (`shortest path through agent ..., for alice:`)
+    introduces the path steps (`a -[REL]-> b: ...`) that follow it.
+    """
+    lines = []
+    nested = False
+    for item in finding["evidence"]:
+        detail = str(item["detail"])
+        is_step = " -[" in detail and "]-> " in detail
+        nested = nested and is_step
+        where = ""
+        # A step's detail names its statement already (`POLICY#INDEX(SID)`).
+        if item["policy"] and f"{item['policy']}#{item['statement_index']}" not in detail:
+            where = f" ({_code(item['policy'])} statement {item['statement_index']})"
+        if item["setting"]:
+            where += f" (setting: {_md(item['setting'])})"
+        indent = "    " if nested else "  "
+        lines.append(f"{indent}- {_md(detail)}{where}")
+        if detail.endswith(":"):
+            nested = True
+    return lines
 
 
 def path_text(path: dict[str, Any]) -> list[str]:
@@ -163,10 +241,10 @@ def path_text(path: dict[str, Any]) -> list[str]:
 def render_markdown(report: dict[str, Any]) -> str:
     counts = report["summary"]["by_severity"]
     lines = [
-        f"# deputygraph report: {report['snapshot']}",
+        f"# deputygraph report: {_md(report['snapshot'])}",
         "",
         f"Collected {report['collected_at'] or 'at an unknown time'}; deputygraph {report['tool']['version']}."
-        + (f" Drift compared with {report['previous_snapshot']}." if report["previous_snapshot"] else ""),
+        + (f" Drift compared with {_md(report['previous_snapshot'])}." if report["previous_snapshot"] else ""),
         "",
         "## Summary",
         "",
@@ -182,9 +260,11 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += ["", "## Top attack paths", ""]
         for number, finding_id in enumerate(report["top_attack_paths"], start=1):
             finding = by_id[finding_id]
-            lines += [f"{number}. **{_md(finding['title'])}** ({finding['severity']})", "", "   ```"]
-            lines += [f"   {line}" for line in path_text(finding["path"])]
-            lines += ["   ```", ""]
+            steps = path_text(finding["path"])
+            fence = _fence(steps)
+            lines += [f"{number}. **{_md(finding['title'])}** ({finding['severity']})", "", f"   {fence}"]
+            lines += [f"   {line}" for line in steps]
+            lines += [f"   {fence}", ""]
     lines += ["", "## Findings", ""]
     lines += ["| # | Severity | Rule | Title |", "| --- | --- | --- | --- |"]
     lines += [
@@ -192,14 +272,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         for number, finding in enumerate(report["findings"], start=1)
     ]
     for number, finding in enumerate(report["findings"], start=1):
-        lines += ["", f"### {number}. {finding['title']}", ""]
+        lines += ["", f"### {number}. {_md(finding['title'])}", ""]
         lines += [f"- **Id:** `{finding['id']}` ({finding['rule_id']} {finding['type']}, {finding['severity']})"]
-        lines += ["- **Resources:** " + ", ".join(f"`{resource}`" for resource in finding["resources"])]
-        lines += ["- **Evidence:**"]
-        for item in finding["evidence"]:
-            where = f" (`{item['policy']}` statement {item['statement_index']})" if item["policy"] else ""
-            where += f" (setting: {item['setting']})" if item["setting"] else ""
-            lines.append(f"  - {_md(item['detail'])}{where}")
+        lines += ["- **Resources:** " + ", ".join(_code(resource) for resource in finding["resources"])]
+        lines += ["- **Evidence:**", *_evidence_lines(finding)]
         lines += [f"- **Remediation:** {_md(finding['remediation'])}"]
     lines += _markdown_least_privilege(report)
     if report["not_seen"]:
@@ -224,18 +300,19 @@ def _markdown_least_privilege(report: dict[str, Any]) -> list[str]:
     for item in report["least_privilege"]:
         before, after = item["before"], item["after"]
         lines.append(
-            f"| {item['role_name']} | {_md(item['purpose'])} | {before['invoker_paths']} → {after['invoker_paths']} "
+            f"| {_md(item['role_name'])} | {_md(item['purpose'])} "
+            f"| {before['invoker_paths']} → {after['invoker_paths']} "
             f"| {before['sensitive_targets']} → {after['sensitive_targets']} "
             f"| {before['role_sensitive_reach']} → {after['role_sensitive_reach']} |"
         )
     for item in report["least_privilege"]:
-        lines += ["", f"### {item['role_name']}", "", f"`{item['role']}`, {item['purpose']}.", ""]
+        lines += ["", f"### {_md(item['role_name'])}", "", f"{_code(item['role'])}, {_md(item['purpose'])}.", ""]
         lines += [f"- {_md(note)}" for note in item["notes"]]
         removed = item["removed"]
         if removed["invoker_paths"]:
             lines.append(f"- Removes {len(removed['invoker_paths'])} invoker paths, for example:")
             lines += [
-                f"  - {path['invoker']} through {path['alias']}: {path['access']} {path['target']}"
+                f"  - {_md(path['invoker'])} through {_md(path['alias'])}: {path['access']} {_md(path['target'])}"
                 for path in removed["invoker_paths"][:5]
             ]
         lines += ["", "```json", json.dumps(item["policy"], indent=2), "```"]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine.errors import UsageError
+from engine.errors import SnapshotError, UsageError
 
 FORMATS = ("markdown", "html", "sarif", "json")
 
@@ -96,7 +96,14 @@ def run_report(args: argparse.Namespace) -> None:
     previous = None
     if args.previous is not None:
         progress(f"loading {args.previous} and building its graph, for drift")
-        previous = build_graph(load_snapshot(args.previous), sensitivity)
+        try:
+            previous_snapshot = load_snapshot(args.previous)
+        except SnapshotError as error:
+            # The error names a path inside the snapshot, which both snapshots may contain.
+            raise SnapshotError(
+                f"previous snapshot {args.previous}: {error.path}", error.message, field=error.field
+            ) from error
+        previous = build_graph(previous_snapshot, sensitivity)
     report = build_report(deputy, previous=previous, progress=progress)
     text = _renderer(args.format)(report)
     if args.out is None:

@@ -115,6 +115,9 @@ class Evaluation:
         return self.decision is not Decision.DENY
 
 
+NO_ALLOW = "no identity-based or resource-based policy allows it"
+
+
 def t_and(*values: Truth) -> Truth:
     if Truth.FALSE in values:
         return Truth.FALSE
@@ -147,6 +150,8 @@ class _Trace:
 
     matches: list[_Match] = field(default_factory=list)
     missing: set[str] = field(default_factory=set)
+    # Allow statements that would apply but for a condition on a key the request lacks.
+    allows_missing_keys: list[tuple[Statement, frozenset[str]]] = field(default_factory=list)
     present: frozenset[str] = frozenset()  # the request's condition keys in lower case
 
 
@@ -220,6 +225,8 @@ def _match_statement(statement: Statement, request: Request, trace: _Trace, *, c
     trace.missing.update(outcome.missing_keys)
     truth = t_and(resource, outcome.truth)
     if truth is Truth.FALSE:
+        if statement.is_allow and outcome.missing_keys:
+            trace.allows_missing_keys.append((statement, frozenset(outcome.missing_keys)))
         return None
     match = _Match(statement, truth, outcome.unresolved, principal)
     trace.matches.append(match)
@@ -302,6 +309,8 @@ def evaluate(request: Request, policies: PolicySet) -> Evaluation:
 
     if truth is Truth.FALSE:
         reason = _implicit_deny_reason(rcp_ok, scp_ok, reason_if_no)
+        if reason == NO_ALLOW and trace.allows_missing_keys:
+            reason = _missing_key_reason(trace.allows_missing_keys)
         return _result(Decision.DENY, trace, [], [], [], reason=reason)
     if truth is Truth.TRUE:
         return _result(Decision.ALLOW, trace, granting, permitting, [], reason="allowed")
@@ -437,8 +446,22 @@ def _grant(
         if named is Truth.FALSE:
             return grant, "the role's trust policy does not allow this principal"
     if identity is Truth.FALSE:
-        return grant, "no identity-based or resource-based policy allows it"
+        return grant, NO_ALLOW
     return grant, "the permissions boundary does not allow it"
+
+
+def _missing_key_reason(allows: list[tuple[Statement, frozenset[str]]]) -> str:
+    """Name the Allow statements that a missing condition key kept from applying.
+
+    A condition on a key that the request lacks is false unless its operator is Null or
+    ends in IfExists, so such an Allow does not apply; the IAM policy simulator reports
+    these keys as missing context values.
+    """
+    refs = ", ".join(dict.fromkeys(statement.ref for statement, _ in allows))
+    keys = sorted({key for _, statement_keys in allows for key in statement_keys})
+    subject = "an Allow exists whose condition needs" if len(allows) == 1 else "Allows exist whose conditions need"
+    verb = "was" if len(keys) == 1 else "were"
+    return f"{subject} {', '.join(keys)}, which {verb} not given ({refs})"
 
 
 def _implicit_deny_reason(rcp_ok: Truth, scp_ok: Truth, otherwise: str) -> str:

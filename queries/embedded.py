@@ -213,7 +213,9 @@ def analyze(deputy: DeputyGraph) -> dict[str, Any]:
     return {
         "snapshot": deputy.snapshot.path,
         "summary": summary(deputy, invoker_list, reaches),
-        "not_seen": list(deputy.notes),
+        # The graph adds one note per agent version, so a gap that several versions share
+        # (a missing action-group function) repeats word for word: keep the first.
+        "not_seen": list(dict.fromkeys(deputy.notes)),
         "collection_gaps": [gap.sentence() for gap in deputy.snapshot.gaps],
         "invokers": entries,
         "confused_deputy_paths": confused,

@@ -2,7 +2,8 @@
 
 Drift (DG011) compares the same rows that `engine.findings.drift.rows_from_graph` takes
 from a networkx graph (alias routes, and per version its execution role, permissions,
-action groups, their functions and knowledge bases), read here with Cypher from two
+action groups, their functions with
+the permissions of each function's role, and knowledge bases), read here with Cypher from two
 stored builds, so both backends report the same changes for the same pair of snapshots.
 """
 
@@ -44,6 +45,13 @@ DRIFT_QUERIES = {
         "OPTIONAL MATCH (f)-[:HAS_EXECUTION_ROLE]->(r) "
         "RETURN v.agent AS agent, v.version AS version, f.arn AS function, r.arn AS role, "
         "r.policy_digest AS digest, coalesce(c.invocable, false) AS invocable"
+    ),
+    "function_permissions": (
+        f"MATCH (v:{NODE_LABEL}:AgentVersion {{build: $build}})-[:HAS_ACTION_GROUP]->()-[:CALLS_FUNCTION]->()"
+        "-[:HAS_EXECUTION_ROLE]->(r)-[p]->(t) "
+        "WHERE type(p) IN $rels "
+        "RETURN DISTINCT v.agent AS agent, v.version AS version, r.arn AS role, type(p) AS rel, t.arn AS target, "
+        "coalesce(p.actions, []) AS actions"
     ),
     "knowledge_bases": (
         f"MATCH (v:{NODE_LABEL}:AgentVersion {{build: $build}})-[e:USES_KNOWLEDGE_BASE]->(k) "

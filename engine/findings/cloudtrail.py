@@ -266,20 +266,60 @@ def _data_event_findings(
                 evidence=(
                     Evidence(
                         detail=f"invocations of {names} {verb} by any trail covering {region}",
-                        setting="AdvancedEventSelectors",
+                        setting=_selector_setting(trails),
                     ),
                     *_trail_evidence(trails),
                 ),
-                remediation=(
-                    "Add an advanced event selector to a multi-region (or organization) trail with eventCategory "
-                    f"Equals Data and resources.type Equals {AGENT_ALIAS_TYPE}, so that each InvokeAgent call is "
-                    "recorded with the caller's identity."
-                ),
+                remediation=_data_event_remediation(trails),
                 score=float(len(arns)),
                 details={"account": account, "region": region, "aliases": arns},
             )
         )
     return findings
+
+
+def _selector_setting(trails: list[Trail]) -> str:
+    """Name the trail setting that decides data event logging: advanced selectors if any trail has them."""
+    if not trails:
+        return "cloudtrail trails"
+    if any(trail.advanced_event_selectors for trail in trails):
+        return "AdvancedEventSelectors"
+    return "EventSelectors"
+
+
+def _narrowed_alias_selectors(trails: list[Trail]) -> list[str]:
+    """Describe the AgentAlias data selectors that a resources.ARN field narrows, as `selector X of trail Y`."""
+    found = []
+    for trail in trails:
+        for number, selector in enumerate(trail.advanced_event_selectors, start=1):
+            fields = selector.get("FieldSelectors")
+            if not isinstance(fields, list):
+                continue
+            by_name = {field.get("Field"): field for field in fields if isinstance(field, Mapping)}
+            alias_type = by_name.get("resources.type", {}).get("Equals")
+            if not isinstance(alias_type, list) or AGENT_ALIAS_TYPE not in alias_type:
+                continue
+            arn_field = by_name.get("resources.ARN")
+            if arn_field is None:
+                continue
+            name = selector.get("Name")
+            label = json.dumps(name) if isinstance(name, str) and name else str(number)
+            found.append(f"selector {label} of trail {trail.name} ({_field_text(arn_field)})")
+    return found
+
+
+def _data_event_remediation(trails: list[Trail]) -> str:
+    narrowed = _narrowed_alias_selectors(trails)
+    if narrowed:
+        return (
+            f"Widen the resources.ARN field of {'; '.join(narrowed)} so that it matches every alias listed, or "
+            "remove that field, so that each InvokeAgent call is recorded with the caller's identity."
+        )
+    return (
+        "Add an advanced event selector to a multi-region (or organization) trail with eventCategory "
+        f"Equals Data and resources.type Equals {AGENT_ALIAS_TYPE}, so that each InvokeAgent call is "
+        "recorded with the caller's identity."
+    )
 
 
 def _management_findings(context: FindingContext, account: str, region: str, trails: list[Trail]) -> list[Finding]:

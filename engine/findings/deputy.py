@@ -28,6 +28,7 @@ from dataclasses import replace
 from typing import Any
 
 from engine.evaluator import Decision
+from engine.findings import path_cuts
 from engine.findings.context import FindingContext
 from engine.findings.model import AttackPath, Evidence, Finding, PathEdge, PathNode, Severity
 from engine.inventory import Role, User
@@ -65,7 +66,8 @@ def path_evidence(context: FindingContext, reach: Reach) -> list[Evidence]:
         step_text = f"{context.node_name(step.source)} -[{step.rel}]-> {context.node_name(step.target)}"
         statements = step.properties.get("statements") or []
         if not statements:
-            evidence.append(Evidence(detail=f"{step_text}: {step.properties.get('reason')}", setting=str(step.rel)))
+            # A structure step (ROUTES_TO, HAS_ACTION_GROUP) is neither a statement nor a setting.
+            evidence.append(Evidence(detail=f"{step_text}: {step.properties.get('reason')}"))
         for statement in statements:
             evidence.append(
                 Evidence(
@@ -217,7 +219,8 @@ def _confused_finding(
         *_alias_evidence(context, invoker_aliases),
         *_agent_path_evidence(context, agent_paths, first=str(best_agent)),
     ]
-    kinds = sorted({reach.kind for reach in reaches})
+    listed = [agent_paths[agent] for agent in _agent_order(context, agent_paths, first=str(best_agent))]
+    kinds = sorted({reach.kind for reach in (*reaches, *listed)})
     return Finding(
         rule_id="DG003",
         rule="confused-deputy",
@@ -226,12 +229,7 @@ def _confused_finding(
         key=f"{group}|{access}",
         resources=(*targets, *aliases, *principals),
         evidence=tuple(evidence),
-        remediation=(
-            "Remove the permission that gives the agent this reach (see the evidence for the statement), or scope who "
-            "may invoke the agent's aliases with bedrock:InvokeAgent on named alias ARNs; a path of kind "
-            "agent-action-group is cut by removing the action group or narrowing its Lambda function's role. "
-            "Every alias listed in the evidence leads to the target, so each one needs the fix."
-        ),
+        remediation=path_cuts.remediation(context, listed),
         score=float(weight * len(principals)),
         path=attack_path(context, best),
         details={
@@ -261,11 +259,17 @@ def _alias_evidence(context: FindingContext, invoker_aliases: dict[str, set[str]
     return evidence
 
 
+def _agent_order(context: FindingContext, agent_paths: dict[str, Reach], *, first: str) -> list[str]:
+    """Pick the agents whose shortest path the evidence spells out: the finding's own first, then by name."""
+    order = [first, *sorted((agent for agent in agent_paths if agent != first), key=context.node_name)]
+    return order[:MAX_AGENT_PATHS]
+
+
 def _agent_path_evidence(context: FindingContext, agent_paths: dict[str, Reach], *, first: str) -> list[Evidence]:
     """List the steps and statements of the shortest path through each agent, the finding's own path first."""
     order = [first, *sorted((agent for agent in agent_paths if agent != first), key=context.node_name)]
     evidence: list[Evidence] = []
-    for agent in order[:MAX_AGENT_PATHS]:
+    for agent in _agent_order(context, agent_paths, first=first):
         path = agent_paths[agent]
         agent_name, invoker_name = context.node_name(agent), context.node_name(path.principal)
         evidence.append(Evidence(detail=f"shortest path through agent {agent_name}, for {invoker_name}:"))
@@ -394,9 +398,25 @@ def _configure_findings(context: FindingContext, reach: _Reach) -> list[Finding]
                 gained=gained,
                 evidence=evidence,
                 passable=[role for role, _ in pass_edges],
+                remediation=_agent_remediation(context, principal, agent_arn, [role for role, _ in pass_edges]),
             )
         )
     return findings
+
+
+def _agent_remediation(context: FindingContext, principal: str, agent: str, passable: list[str]) -> str:
+    name = context.node_name(principal)
+    text = (
+        f"Remove bedrock:UpdateAgent and the other agent configuration permissions on {context.node_name(agent)} "
+        f"from {name}, or limit their Resource to agents whose roles reach nothing {name} may not reach itself."
+    )
+    if passable:
+        roles = ", ".join(context.node_name(role) for role in passable)
+        text += (
+            f" Also limit iam:PassRole of {name} to the roles it needs, with an iam:PassedToService condition, "
+            f"because it may now pass {roles} to Bedrock."
+        )
+    return text
 
 
 def _function_code_findings(context: FindingContext, reach: _Reach) -> list[Finding]:
@@ -444,6 +464,12 @@ def _function_code_findings(context: FindingContext, reach: _Reach) -> list[Find
                     gained=gained,
                     evidence=evidence,
                     passable=[],
+                    remediation=(
+                        f"Remove lambda:UpdateFunctionCode on {function.name} from {record.name}, or limit the "
+                        f"Resource of the statements named in the evidence to functions whose roles reach nothing "
+                        f"{record.name} may not reach itself; {function.name} runs with "
+                        f"{context.node_name(function.role_arn)}, so its code acts with that role's permissions."
+                    ),
                 )
             )
     return findings
@@ -459,6 +485,7 @@ def _reconfigure_finding(
     gained: set[tuple[str, str]],
     evidence: list[Evidence],
     passable: list[str],
+    remediation: str,
 ) -> Finding:
     targets = sorted(gained)
     shown = ", ".join(f"{access} {context.node_name(target)}" for target, access in targets[:6])
@@ -474,11 +501,7 @@ def _reconfigure_finding(
         key=f"{principal}|{subject}",
         resources=(principal, subject, *passable, *sorted({target for target, _ in targets})),
         evidence=tuple(evidence),
-        remediation=(
-            f"Remove {permission} from from {context.node_name(principal)} or limit them to agents "
-            "and functions whose roles reach nothing it may not reach itself; restrict iam:PassRole to named roles "
-            "with an iam:PassedToService condition."
-        ),
+        remediation=remediation,
         score=float(len(targets)),
         details={
             "gained": [{"target": target, "access": access} for target, access in targets],

@@ -4,7 +4,8 @@ An agent repurposed after its review (a new action group, a role with more
 permissions, an alias pointed at a new version) needs a fresh review. Each build gives,
 per agent, where each alias routes (alias -> versions) and, per version, its execution
 role with the role's policy digest and permission relationships, its action groups, the
-Lambda functions they call with each function's execution role, and its knowledge bases,
+Lambda functions they call with each function's execution role and its permission
+relationships, and its knowledge bases,
 as plain rows. The rows come from the networkx graph (`rows_from_graph`) or from a Neo4j
 build (`queries.findings_store`), so both backends compare builds by the same rule.
 
@@ -42,17 +43,27 @@ from engine.graph import DeputyGraph
 from engine.model import PERMISSION_RELS, Label, Rel
 
 Rows = Mapping[str, list[dict[str, Any]]]
-ROW_KINDS = ("agents", "aliases", "versions", "permissions", "action_groups", "functions", "knowledge_bases")
+ROW_KINDS = (
+    "agents",
+    "aliases",
+    "versions",
+    "permissions",
+    "action_groups",
+    "functions",
+    "function_permissions",
+    "knowledge_bases",
+)
 # The parts of a version that are compared, in the order the evidence lists them.
-PARTS = ("roles", "permissions", "action_groups", "functions", "knowledge_bases")
+PARTS = ("roles", "permissions", "action_groups", "functions", "function_permissions", "knowledge_bases")
 # Parts whose new items give an agent more reach, which makes a served change high.
-GROWING_PARTS = frozenset({"permissions", "action_groups", "functions", "knowledge_bases"})
+GROWING_PARTS = frozenset({"permissions", "action_groups", "functions", "function_permissions", "knowledge_bases"})
 PART_WORDS = {
     "routing": "alias routing",
     "roles": "execution role",
     "permissions": "role permissions",
     "action_groups": "action groups",
     "functions": "action-group functions",
+    "function_permissions": "action-group function role permissions",
     "knowledge_bases": "knowledge bases",
 }
 # The id of the test alias, through which InvokeAgent runs an agent's DRAFT.
@@ -70,6 +81,7 @@ class VersionState:
     permissions: set[Item] = field(default_factory=set)  # (role, rel, target, actions)
     action_groups: set[Item] = field(default_factory=set)  # (name, Lambda ARN, enabled)
     functions: set[Item] = field(default_factory=set)  # (function ARN, role ARN, policy digest, invocable)
+    function_permissions: set[Item] = field(default_factory=set)  # (function role, rel, target, actions)
     knowledge_bases: set[Item] = field(default_factory=set)  # (ARN, enabled)
 
     def part(self, name: str) -> set[Item]:
@@ -147,17 +159,7 @@ def _add_version_rows(
         digest = graph.nodes[role].get("policy_digest") if role is not None else None
         rows["versions"].append({**where, "role": role, "digest": digest})
     for role in roles:
-        for _, reached, permission, granted in graph.out_edges(role, keys=True, data=True):
-            if permission in PERMISSION_RELS:
-                rows["permissions"].append(
-                    {
-                        **where,
-                        "role": role,
-                        "rel": str(permission),
-                        "target": reached,
-                        "actions": list(granted.get("actions") or []),
-                    }
-                )
+        rows["permissions"] += _permission_rows(deputy, role, where)
     for _, target, rel, edge in graph.out_edges(node, keys=True, data=True):
         target_data = graph.nodes[target]
         if rel == Rel.HAS_ACTION_GROUP:
@@ -169,9 +171,26 @@ def _add_version_rows(
                     "enabled": bool(edge.get("enabled")),
                 }
             )
-            rows["functions"] += _function_rows(deputy, target, where)
+            function_rows = _function_rows(deputy, target, where)
+            rows["functions"] += function_rows
+            for role in sorted({str(row["role"]) for row in function_rows if row["role"] is not None}):
+                rows["function_permissions"] += _permission_rows(deputy, role, where)
         elif rel == Rel.USES_KNOWLEDGE_BASE:
             rows["knowledge_bases"].append({**where, "knowledge_base": target, "enabled": bool(edge.get("enabled"))})
+
+
+def _permission_rows(deputy: DeputyGraph, role: str, where: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            **where,
+            "role": role,
+            "rel": str(permission),
+            "target": reached,
+            "actions": list(granted.get("actions") or []),
+        }
+        for _, reached, permission, granted in deputy.graph.out_edges(role, keys=True, data=True)
+        if permission in PERMISSION_RELS
+    ]
 
 
 def _function_rows(deputy: DeputyGraph, group: str, where: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -224,9 +243,10 @@ def _version_items(rows: Rows) -> Iterable[tuple[Mapping[str, Any], str, Item | 
     for row in rows["versions"]:
         role = row.get("role")
         yield row, "roles", (str(role), str(row.get("digest") or "")) if role is not None else None
-    for row in rows["permissions"]:
-        actions = tuple(sorted(str(action) for action in row.get("actions") or []))
-        yield row, "permissions", (str(row["role"]), str(row["rel"]), str(row["target"]), actions)
+    for part in ("permissions", "function_permissions"):
+        for row in rows.get(part, []):
+            actions = tuple(sorted(str(action) for action in row.get("actions") or []))
+            yield row, part, (str(row["role"]), str(row["rel"]), str(row["target"]), actions)
     for row in rows["action_groups"]:
         yield row, "action_groups", (str(row["name"]), str(row.get("lambda_arn") or ""), bool(row["enabled"]))
     for row in rows["functions"]:
@@ -255,7 +275,7 @@ def describe_item(part: str, item: Item) -> str:
     """Write one item of a version's part as a reader of the evidence expects it."""
     if part == "roles":
         return f"execution role {item[0]} (policy digest {item[1][:12]})"
-    if part == "permissions":
+    if part in ("permissions", "function_permissions"):
         return f"{_last(item[0])} {item[1]} {item[2]} ({', '.join(item[3])})"
     if part == "action_groups":
         return f"action group {item[0]} -> {item[1] or 'return of control'}{'' if item[2] else ' (disabled)'}"
@@ -286,15 +306,38 @@ class _Drift:
     reported: set[tuple[str, str, Item]] = field(default_factory=set)  # (added or removed, part, item)
     aliases: set[str] = field(default_factory=set)  # the aliases whose service changed
 
-    def add_items(self, part: str, added: set[Item], removed: set[Item], what: str, label: str) -> None:
-        """Record the items of one part that `what` (an alias's service, a version) gained or lost."""
-        for verb, preposition, items in (("added", "to", added), ("removed", "from", removed)):
+    def add_items(
+        self, part: str, added: set[Item], removed: set[Item], what: str, label: str, *, what_before: str | None = None
+    ) -> None:
+        """Record the items of one part that `what` (an alias's service, a version) gained or lost.
+
+        `what_before` names where a removed item was, when that differs from `what`, such
+        as the version an alias served before it was re-routed.
+        """
+        for verb, preposition, items, where in (
+            ("added", "to", added, what),
+            ("removed", "from", removed, what_before or what),
+        ):
             for item in sorted(items):
-                detail = f"{verb} since {label} {preposition} {what}: {describe_item(part, item)}"
+                detail = f"{verb} since {label} {preposition} {where}: {describe_item(part, item)}"
                 self.evidence.append(Evidence(detail=detail, setting=part))
                 self.reported.add((verb, part, item))
                 self.parts.add(part)
         self.grew = self.grew or (bool(added) and part in GROWING_PARTS)
+
+
+def _changed(part: str, before: Mapping[str, set[Item]], after: Mapping[str, set[Item]]) -> tuple[set[Item], set[Item]]:
+    """Return the items of one part that were added and removed.
+
+    The permissions of an action-group function's role count only for a role that a
+    function of both builds runs with: for a function that is new or gone, the function
+    item already names its role.
+    """
+    added, removed = after[part] - before[part], before[part] - after[part]
+    if part != "function_permissions":
+        return added, removed
+    shared_roles = {item[1] for item in before["functions"]} & {item[1] for item in after["functions"]}
+    return {item for item in added if item[0] in shared_roles}, {item for item in removed if item[0] in shared_roles}
 
 
 def _served_drift(old: AgentState, new: AgentState, label: str) -> _Drift:
@@ -328,8 +371,13 @@ def _served_drift(old: AgentState, new: AgentState, label: str) -> _Drift:
         baseline = agent_before if was is None else old.served(was)
         current = new.served(now)
         what = f"what {subject} {'serves' if one else 'serve'} ({_route_text(now)})"
+        if was is None:
+            what_before = "what the agent's aliases served"
+        else:
+            what_before = f"what {subject} served ({_route_text(was)})"
         for part in PARTS:
-            drift.add_items(part, current[part] - baseline[part], baseline[part] - current[part], what, label)
+            added, removed = _changed(part, baseline, current)
+            drift.add_items(part, added, removed, what, label, what_before=what_before)
         if len(drift.evidence) > count:
             drift.aliases.update(aliases)
     return drift
@@ -346,13 +394,12 @@ def _unreleased_drift(old: AgentState, new: AgentState, label: str, served: _Dri
         how = "which only the test alias serves" if version in tested else "which no alias serves"
         what = f"version {version}, {how}"
         count = len(drift.evidence)
+        before_parts = {part: before.part(part) for part in PARTS}
+        after_parts = {part: after.part(part) for part in PARTS}
         for part in PARTS:
-            added = {
-                item for item in after.part(part) - before.part(part) if ("added", part, item) not in served.reported
-            }
-            removed = {
-                item for item in before.part(part) - after.part(part) if ("removed", part, item) not in served.reported
-            }
+            added, removed = _changed(part, before_parts, after_parts)
+            added = {item for item in added if ("added", part, item) not in served.reported}
+            removed = {item for item in removed if ("removed", part, item) not in served.reported}
             drift.add_items(part, added, removed, what, label)
         if len(drift.evidence) > count:
             versions.append(version)

@@ -69,9 +69,13 @@ def production_aliases_without_guardrail(context: FindingContext) -> list[Findin
                     key=alias.arn,
                     resources=(alias.arn, agent.arn),
                     evidence=tuple(evidence),
+                    # Amazon Bedrock User Guide, "Deploy an agent": a version is created by
+                    # CreateAgentAlias, or by UpdateAgentAlias without routingConfiguration.
                     remediation=(
-                        f"Attach a guardrail to {agent.name} (guardrailConfiguration in UpdateAgent), "
-                        f"prepare the agent, create a version and point {alias.name} at it."
+                        f"Attach a guardrail to {agent.name} (guardrailConfiguration in UpdateAgent) and prepare the "
+                        f"agent (PrepareAgent). Then call UpdateAgentAlias on {alias.name} without "
+                        "routingConfiguration, which creates a version from the prepared draft and points the alias "
+                        "at it."
                     ),
                     score=float(len(bare)),
                     details={"versions_without_guardrail": bare},

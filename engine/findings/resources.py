@@ -40,7 +40,10 @@ BUCKET = _Kind("bucket", "bucket policy", "s3:GetObject", "read")
 FUNCTION = _Kind("function", "resource-based policy", "lambda:InvokeFunction", "invoke")
 
 
-def _title(kind: _Kind, name: str, has_policy: bool) -> str:
+def _title(kind: _Kind, name: str, has_policy: bool, decision: Decision) -> str:
+    """Write the title; a decision that hangs on conditions the snapshot cannot settle is hedged."""
+    if has_policy and decision is Decision.CONDITIONAL:
+        return f"Sensitive {kind.noun} {name} has a {kind.policy} that may not limit who may {kind.verb} it"
     if has_policy:
         return f"Sensitive {kind.noun} {name} has a {kind.policy} that does not limit who may {kind.verb} it"
     return f"Sensitive {kind.noun} {name} has no {kind.policy} to limit who may {kind.verb} it"
@@ -114,7 +117,7 @@ def unrestricted_sensitive_resources(context: FindingContext) -> list[Finding]:
                     rule_id="DG010",
                     rule="unrestricted-sensitive-resource",
                     severity=Severity.MEDIUM,
-                    title=_title(BUCKET, bucket.name, statements is not None),
+                    title=_title(BUCKET, bucket.name, statements is not None, evaluation.decision),
                     key=bucket_arn,
                     resources=(bucket_arn,),
                     evidence=(
@@ -151,7 +154,7 @@ def unrestricted_sensitive_resources(context: FindingContext) -> list[Finding]:
                     rule_id="DG010",
                     rule="unrestricted-sensitive-resource",
                     severity=Severity.MEDIUM,
-                    title=_title(FUNCTION, function.name, statements is not None),
+                    title=_title(FUNCTION, function.name, statements is not None, evaluation.decision),
                     key=function_arn,
                     resources=(function_arn, function.role_arn, *reached),
                     evidence=(

@@ -14,9 +14,12 @@ keys, which the probe leaves absent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from engine.evaluator import Decision, Evaluation
-from engine.findings.context import FindingContext
+from engine.findings.context import AgentUse, FindingContext
 from engine.findings.model import Evidence, Finding, Severity
+from engine.inventory import LambdaFunction
 
 PROBE_AGENT_ID = "PROBEAGENT"
 
@@ -31,6 +34,52 @@ def _evidence(evaluation: Evaluation, detail: str) -> tuple[Evidence, ...]:
         for s in evaluation.granting
     ]
     return tuple(items) or (Evidence(detail=detail),)
+
+
+def _trust_remediation(context: FindingContext, role_name: str, account: str, uses: Sequence[AgentUse]) -> str:
+    agent_arns = sorted({use.agent.arn for use in uses})
+    account_wide = sorted({f"arn:{context.partition}:bedrock:{use.agent.region}:{account}:agent/*" for use in uses})
+    return (
+        f"Add to the trust policy of {role_name} a Condition with StringEquals aws:SourceAccount {account} "
+        f"and ArnLike aws:SourceArn {', '.join(agent_arns)} (the agents that run with the role; "
+        f"{', '.join(account_wide)} would admit every agent of the account there)."
+    )
+
+
+def _function_remediation(context: FindingContext, function: LambdaFunction, evaluation: Evaluation) -> str:
+    """Spell out the Lambda CLI commands that swap the open statements for one per agent.
+
+    `aws lambda add-permission` takes one --source-arn, so each agent that calls the
+    function gets its own statement. Statements without a Sid cannot be removed by
+    `remove-permission` and are named for a manual policy edit instead.
+    """
+    base = f"aws lambda {{verb}} --region {function.region} --function-name {function.name}"
+    steps: list[str] = []
+    unnamed: list[str] = []
+    for statement in evaluation.granting:
+        if statement.sid:
+            steps.append(f"`{base.format(verb='remove-permission')} --statement-id {statement.sid}`")
+        else:
+            unnamed.append(f"statement {statement.index}")
+    agents = sorted(
+        {use.agent.arn: use.agent for use in context.action_group_functions.get(function.arn, [])}.values(),
+        key=lambda agent: agent.arn,
+    )
+    for agent in agents:
+        statement_id = f"bedrock-agent-{agent.agent_id}"
+        steps.append(
+            f"`{base.format(verb='add-permission')} --statement-id {statement_id} --action lambda:InvokeFunction "
+            f"--principal bedrock.amazonaws.com --source-account {function.account} --source-arn {agent.arn}`"
+        )
+    text = "Run " + ", then ".join(steps) + "." if steps else ""
+    if unnamed:
+        text += (
+            f" The resource-based policy of {function.name} has {', '.join(unnamed)} without a Sid, which "
+            "remove-permission cannot name: rewrite that policy without it."
+        )
+    if not agents:
+        text += f" No agent in the snapshot calls {function.name}, so no statement for Bedrock needs to stay."
+    return text.strip()
 
 
 def cross_service_confused_deputy(context: FindingContext) -> list[Finding]:
@@ -61,11 +110,7 @@ def cross_service_confused_deputy(context: FindingContext) -> list[Finding]:
                 key=f"role|{role_arn}",
                 resources=(role_arn,),
                 evidence=_evidence(evaluation, detail),
-                remediation=(
-                    f"Add to the trust policy of {role.name} a Condition with StringEquals aws:SourceAccount "
-                    f"{role.account} and ArnLike aws:SourceArn "
-                    f"arn:{context.partition}:bedrock:REGION:{role.account}:agent/*."
-                ),
+                remediation=_trust_remediation(context, role.name, role.account, uses),
                 details={"probe_source_arn": source, "decision": str(evaluation.decision)},
             )
         )
@@ -91,11 +136,7 @@ def cross_service_confused_deputy(context: FindingContext) -> list[Finding]:
                 key=f"function|{function_arn}",
                 resources=(function_arn, function.role_arn),
                 evidence=_evidence(evaluation, detail),
-                remediation=(
-                    f"Replace the statement with `aws lambda add-permission --function-name {function.name} "
-                    f"--principal bedrock.amazonaws.com --source-account {function.account} --source-arn` naming the "
-                    "agent that uses it."
-                ),
+                remediation=_function_remediation(context, function, evaluation),
                 details={"probe_source_arn": source, "decision": str(evaluation.decision)},
             )
         )

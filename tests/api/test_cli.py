@@ -203,6 +203,27 @@ def test_check_lists_missing_context_key() -> None:
     assert "aws:MultiFactorAuthPresent" in result["missing_context_keys"]
 
 
+def test_check_names_allow_missing_key() -> None:
+    # The IAM policy simulator reports a condition key that a request lacks as a missing
+    # context value; the Allow is there, but without the key its condition is false.
+    account = Path(__file__).resolve().parents[1] / "data" / "cloudsplaining-account"
+    result = deputy_json(
+        "check",
+        str(account),
+        "--principal",
+        "arn:aws:iam::210987654321:user/fn3-exploitableConditionConstraint-user",
+        "--action",
+        "iam:CreatePolicyVersion",
+        "--resource",
+        "arn:aws:iam::210987654321:policy/x",
+    )
+    assert result["decision"] == "deny"
+    assert result["reason"] == (
+        "an Allow exists whose condition needs aws:TokenIssueTime, which was not given "
+        "(arn:aws:iam::210987654321:policy/fn3-exploitableConditionConstraint#0)"
+    )
+
+
 def test_check_session_principal() -> None:
     session = f"arn:aws:sts::{ACCOUNT}:assumed-role/infra-vpc-provisioner-role/run-1"
     result = deputy_json("check", str(EXAMPLE), "--principal", session, "--action", "ec2:CreateVpc", "--resource", "*")

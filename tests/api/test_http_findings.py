@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -161,6 +162,27 @@ def test_neo4j_drift_between_builds(
         f"added since build {first} to what alias hr-policy-assistant/prod serves (version 2): "
         f"action group network-ops -> arn:aws:lambda:us-east-1:{ACCOUNT}:function:infra-vpc-provisioner"
     )
+
+
+def test_neo4j_drift_function_role_permission(neo4j_store: GraphStore, tmp_path: Path) -> None:
+    root = tmp_path / "current"
+    shutil.copytree(EXAMPLE, root)
+    iam_file = root / ACCOUNT / "iam" / "authorization-details.json"
+    document = json.loads(iam_file.read_text(encoding="utf-8"))
+    role = next(role for role in document["RoleDetailList"] if role["RoleName"] == "infra-vpc-provisioner-role")
+    role["RolePolicyList"][0]["PolicyDocument"]["Statement"].append(
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-hr-policies/*"}
+    )
+    iam_file.write_text(json.dumps(document), encoding="utf-8")
+    before = build_graph(load_snapshot(EXAMPLE))
+    after = build_graph(load_snapshot(root))
+    first = load_with_findings(neo4j_store, before)
+    second = load_with_findings(neo4j_store, after)
+
+    stored = drift_between_builds(neo4j_store, first, second)
+    embedded = drift_findings(rows_from_graph(before), rows_from_graph(after), previous_label=f"build {first}")
+    assert [finding.to_json() for finding in stored] == [finding.to_json() for finding in embedded]
+    assert [finding.details["changed"] for finding in stored] == [["function_permissions", "functions"]]
 
 
 def test_neo4j_same_build_no_drift(neo4j_store: GraphStore) -> None:

@@ -80,6 +80,63 @@ def test_report_markdown_reads_well() -> None:
     assert "     -[INGESTS_FROM]-> acme-hr-policies (S3Bucket)" in text
 
 
+def test_markdown_nests_path_steps() -> None:
+    text = report(str(EXAMPLE))
+    assert (
+        "  - shortest path through agent hr-policy-assistant, for alice:\n"
+        "    - alice -\\[CAN_INVOKE_AGENT\\]-> hr-policy-assistant/prod: may invoke the agent alias "
+        f"(bedrock:InvokeAgent), granted by arn:aws:iam::{ACCOUNT}:policy/developers-bedrock-access#0(InvokeAnyAgent)\n"
+        "    - hr-policy-assistant/prod -\\[ROUTES_TO\\]-> hr-policy-assistant version 2: routes invocations to the "
+        "agent version\n"
+    ) in text
+    # Each statement is cited once, and structure steps are no settings.
+    assert "#0(InvokeAnyAgent) (`" not in text
+    assert "(setting: ROUTES_TO)" not in text
+    assert "(setting: HAS_EXECUTION_ROLE)" not in text
+
+
+def test_sarif_message_skips_path_headers() -> None:
+    log = json.loads(report(str(EXAMPLE), "--format", "sarif"))
+    messages = [result["message"]["text"] for result in log["runs"][0]["results"]]
+    assert all(":." not in message for message in messages)
+    assert all("shortest path through agent" not in message for message in messages)
+
+
+def test_markdown_escapes_snapshot_text(tmp_path: Path) -> None:
+    root = tmp_path / "snapshot"
+    shutil.copytree(EXAMPLE, root)
+    selectors = {
+        "TrailARN": "arn:aws:cloudtrail:us-east-1:999988887777:trail/org-management-trail",
+        "AdvancedEventSelectors": [
+            {
+                "Name": "<script>alert(1)</script>",
+                "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}],
+            }
+        ],
+    }
+    trail_file = root / ACCOUNT / "us-east-1/cloudtrail/org-management-trail/event-selectors.json"
+    trail_file.write_text(json.dumps(selectors), encoding="utf-8")
+    policy_file = root / ACCOUNT / "s3/acme-hr-policies/policy.json"
+    policy = json.loads(json.loads(policy_file.read_text(encoding="utf-8"))["Policy"])
+    policy["Statement"].append(
+        {
+            "Sid": "DenyOddClients",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::acme-hr-policies/*",
+            "Condition": {"StringLike": {"aws:UserAgent": "<img src=x onerror=alert(2)>[link](https://x)"}},
+        }
+    )
+    policy_file.write_text(json.dumps({"Policy": json.dumps(policy)}), encoding="utf-8")
+    text = report(str(root))
+    assert "<script>" not in text
+    assert "<img" not in text
+    assert "[link](" not in text
+    assert 'selector "&lt;script>alert(1)&lt;/script>"' in text
+    assert "&lt;img src=x onerror=alert(2)>\\[link\\](https://x)" in text
+
+
 def test_report_progress_on_stderr() -> None:
     result = deputy("report", str(EXAMPLE), "--format", "json")
     assert result.returncode == 0
@@ -101,6 +158,30 @@ def test_sarif_validates_against_schema() -> None:
     assert first["ruleId"] == "DG003"
     assert first["level"] == "error"
     assert first["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == "arn:aws:s3:::acme-hr-policies"
+
+
+def test_sarif_results_have_artifact_location() -> None:
+    # GitHub code scanning rejects a result whose locations have no artifact location.
+    log = json.loads(report(str(EXAMPLE), "--format", "sarif"))
+    jsonschema.Draft4Validator(sarif_schema()).validate(log)
+    run = log["runs"][0]
+    assert run["originalUriBaseIds"] == {"SNAPSHOT_ROOT": {"uri": EXAMPLE.resolve().as_uri() + "/"}}
+    uris = {}
+    for result in run["results"]:
+        (location,) = result["locations"]
+        artifact = location["physicalLocation"]["artifactLocation"]
+        assert artifact["uriBaseId"] == "SNAPSHOT_ROOT"
+        assert (EXAMPLE / artifact["uri"]).is_file(), artifact["uri"]
+        uris[(result["ruleId"], location["logicalLocations"][0]["fullyQualifiedName"])] = artifact["uri"]
+    assert uris[("DG009", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:infra-vpc-provisioner")] == (
+        f"{ACCOUNT}/us-east-1/lambda/infra-vpc-provisioner/policy.json"
+    )
+    assert uris[("DG010", "arn:aws:s3:::acme-hr-policies")] == f"{ACCOUNT}/s3/acme-hr-policies/policy.json"
+    assert uris[("DG001", f"arn:aws:iam::{ACCOUNT}:role/service-role/AmazonBedrockExecutionRoleForAgents_hr")] == (
+        f"{ACCOUNT}/iam/authorization-details.json"
+    )
+    dg006 = next(uri for (rule, _), uri in uris.items() if rule == "DG006")
+    assert dg006 == f"{ACCOUNT}/us-east-1/cloudtrail/org-management-trail/event-selectors.json"
 
 
 HR_BUCKET_ALIASES = [
@@ -180,6 +261,49 @@ def test_report_previous_shows_drift(tmp_path: Path) -> None:
         ]
     ]
     assert data["previous_snapshot"] == str(previous)
+
+
+def test_not_analysed_lines_distinct(tmp_path: Path) -> None:
+    # Versions 2 and DRAFT of hr-policy-assistant both call infra-vpc-provisioner, which
+    # this copy of the example leaves out.
+    root = tmp_path / "snapshot"
+    shutil.copytree(EXAMPLE, root)
+    lambda_dir = root / ACCOUNT / "us-east-1" / "lambda"
+    listing = json.loads((lambda_dir / "functions.json").read_text(encoding="utf-8"))
+    listing["Functions"] = [f for f in listing["Functions"] if f["FunctionName"] != "infra-vpc-provisioner"]
+    (lambda_dir / "functions.json").write_text(json.dumps(listing), encoding="utf-8")
+    shutil.rmtree(lambda_dir / "infra-vpc-provisioner")
+    note = (
+        f"action group network-ops of agent arn:aws:bedrock:us-east-1:{ACCOUNT}:agent/Q7HRX2KD4N calls "
+        f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:infra-vpc-provisioner, which the snapshot does not hold: "
+        "what the function's role reaches is not analysed"
+    )
+    not_seen = json.loads(report(str(root), "--format", "json"))["not_seen"]
+    assert not_seen.count(note) == 1
+    assert len(not_seen) == len(set(not_seen))
+    markdown = report(str(root), "--format", "markdown")
+    assert markdown.count("infra-vpc-provisioner, which the snapshot does not hold") == 1
+    analyzed = json.loads(deputy_ok("analyze", str(root), "--format", "json"))["not_seen"]
+    assert analyzed.count(note) == 1
+
+
+def deputy_ok(*args: str) -> str:
+    result = deputy(*args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_report_previous_error_names_folder(tmp_path: Path) -> None:
+    previous = tmp_path / "previous"
+    shutil.copytree(EXAMPLE, previous)
+    (previous / ACCOUNT / "iam" / "authorization-details.json").write_text("{", encoding="utf-8")
+    result = deputy("report", str(EXAMPLE), "--previous", str(previous))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert (
+        f"deputy: error: previous snapshot {previous}: {ACCOUNT}/iam/authorization-details.json: invalid JSON"
+        in result.stderr
+    )
 
 
 def test_report_out_directory_rejected(tmp_path: Path) -> None:

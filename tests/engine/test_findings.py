@@ -324,6 +324,33 @@ def test_no_invokers_no_confused_deputy(snapshot: Path) -> None:
     assert findings_of(snapshot, "DG003") == []
 
 
+def test_confused_deputy_kinds_cover_listed_paths() -> None:
+    bucket = next(f for f in example_findings("DG003") if f.key == f"{HR_BUCKET}|read")
+    # The evidence spells out a knowledge base path through hr-policy-assistant and an
+    # execution role path through it-helpdesk-agent.
+    assert bucket.details["kinds"] == ["agent-execution-role", "agent-knowledge-base"]
+
+
+def test_confused_deputy_remediation_per_kind() -> None:
+    found = {f.key: f.remediation for f in example_findings("DG003")}
+    assert found[f"{HR_BUCKET}|read"] == (
+        "Cut every path listed in the evidence, because each one alone leads to the target: "
+        "for the agent-knowledge-base path through hr-policy-assistant, disassociate knowledge base "
+        "hr-policies-kb from hr-policy-assistant version 2, or remove its data source acme-hr-policies-s3; "
+        "for the agent-execution-role path through it-helpdesk-agent, in execution role "
+        "AmazonBedrockExecutionRoleForAgents_hr of it-helpdesk-agent version DRAFT remove policy "
+        "hr-agent-execution-access statement 2 (ReadAnyObject). "
+        "Alternatively, limit who may invoke the aliases with bedrock:InvokeAgent on named alias ARNs."
+    )
+    assert found[f"vpc-api:{ACCOUNT}:us-east-1|call"] == (
+        "Cut every path listed in the evidence, because each one alone leads to the target: "
+        "for the agent-action-group path through hr-policy-assistant, remove action group network-ops from "
+        "hr-policy-assistant version 2, or in infra-vpc-provisioner-role (the role of Lambda function "
+        "infra-vpc-provisioner) remove inline policy vpc-provisioning statement 0 (ProvisionNetworking). "
+        "Alternatively, limit who may invoke the aliases with bedrock:InvokeAgent on named alias ARNs."
+    )
+
+
 # -- DG004 agent reconfiguration --------------------------------------------------------
 
 
@@ -345,6 +372,40 @@ def test_update_agent_and_function_code(snapshot: Path) -> None:
     assert f"vpc-api:{ACCOUNT}:us-east-1:ec2:CreateVpc" in dave_gain
     assert HR_BUCKET not in dave_gain
     assert (f"arn:aws:iam::{ACCOUNT}:user/carol#inline:carol-access", 0) in policy_refs(by_key[f"{carol}|{HR_AGENT}"])
+
+
+def test_reconfiguration_remediation_matches_technique(snapshot: Path) -> None:
+    carol = add_user(snapshot, "carol", [{"Effect": "Allow", "Action": "bedrock:UpdateAgent", "Resource": HR_AGENT}])
+    dave = add_user(
+        snapshot, "dave", [{"Effect": "Allow", "Action": "lambda:UpdateFunctionCode", "Resource": VPC_FUNCTION}]
+    )
+    by_key = {f.key: f for f in findings_of(snapshot, "DG004")}
+    assert by_key[f"{dave}|{VPC_FUNCTION}"].remediation == (
+        "Remove lambda:UpdateFunctionCode on infra-vpc-provisioner from dave, or limit the Resource of the "
+        "statements named in the evidence to functions whose roles reach nothing dave may not reach itself; "
+        "infra-vpc-provisioner runs with infra-vpc-provisioner-role, so its code acts with that role's permissions."
+    )
+    # carol may not pass any role, so nothing about iam:PassRole applies.
+    assert by_key[f"{carol}|{HR_AGENT}"].remediation == (
+        "Remove bedrock:UpdateAgent and the other agent configuration permissions on hr-policy-assistant from "
+        "carol, or limit their Resource to agents whose roles reach nothing carol may not reach itself."
+    )
+
+
+def test_reconfiguration_with_pass_role_remediation(snapshot: Path) -> None:
+    erin = add_user(
+        snapshot,
+        "erin",
+        [
+            {"Effect": "Allow", "Action": "bedrock:UpdateAgent", "Resource": HR_AGENT},
+            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": AGENT_ROLE},
+        ],
+    )
+    (finding,) = [f for f in findings_of(snapshot, "DG004") if f.key == f"{erin}|{HR_AGENT}"]
+    assert finding.remediation.endswith(
+        "Also limit iam:PassRole of erin to the roles it needs, with an iam:PassedToService condition, because "
+        "it may now pass AmazonBedrockExecutionRoleForAgents_hr to Bedrock."
+    )
 
 
 # -- DG005 SCP for Bedrock --------------------------------------------------------------
@@ -508,6 +569,34 @@ def test_selector_on_caller_is_uncertain(snapshot: Path) -> None:
     assert finding.title == f"bedrock:InvokeAgent data events may not be logged in account {ACCOUNT}, us-east-1"
 
 
+def test_basic_selectors_setting_named() -> None:
+    # The example's trail has basic event selectors only.
+    (finding,) = example_findings("DG006")
+    assert finding.evidence[0].setting == "EventSelectors"
+    assert finding.remediation.startswith("Add an advanced event selector")
+
+
+def test_alias_selector_limited_by_arn(snapshot: Path) -> None:
+    # The selector logs the helpdesk agent's aliases only, so the hr agent's go unlogged.
+    data = {
+        "Name": "Helpdesk agent invocations",
+        "FieldSelectors": [
+            {"Field": "eventCategory", "Equals": ["Data"]},
+            {"Field": "resources.type", "Equals": ["AWS::Bedrock::AgentAlias"]},
+            {"Field": "resources.ARN", "StartsWith": [f"arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/M3ITHD8P5W/"]},
+        ],
+    }
+    advanced_selectors(snapshot, [MANAGEMENT_SELECTOR, data])
+    (finding,) = findings_of(snapshot, "DG006")
+    assert finding.evidence[0].setting == "AdvancedEventSelectors"
+    assert finding.remediation == (
+        'Widen the resources.ARN field of selector "Helpdesk agent invocations" of trail org-management-trail '
+        f"(resources.ARN starts with arn:aws:bedrock:us-east-1:{ACCOUNT}:agent-alias/M3ITHD8P5W/) so that it "
+        "matches every alias listed, or remove that field, so that each InvokeAgent call is recorded with the "
+        "caller's identity."
+    )
+
+
 def test_basic_selectors_read_as_text() -> None:
     (finding,) = example_findings("DG006")
     assert finding.evidence[1].detail == (
@@ -589,6 +678,17 @@ def add_guardrail(root: Path, relative: str) -> None:
     edit(root, relative, change)
 
 
+def test_guardrail_remediation_creates_version_by_alias() -> None:
+    # Amazon Bedrock User Guide, "Deploy an agent": a new version comes from CreateAgentAlias,
+    # or from UpdateAgentAlias without routingConfiguration; there is no separate call.
+    remediations = {f.key: f.remediation for f in example_findings("DG007")}
+    assert remediations[HR_ALIASES[0]] == (
+        "Attach a guardrail to hr-policy-assistant (guardrailConfiguration in UpdateAgent) and prepare the agent "
+        "(PrepareAgent). Then call UpdateAgentAlias on prod without routingConfiguration, which creates a version "
+        "from the prepared draft and points the alias at it."
+    )
+
+
 def test_production_aliases_without_guardrail() -> None:
     keys = sorted(f.key for f in example_findings("DG007"))
     assert keys == [
@@ -650,6 +750,34 @@ def test_guardrail_identifier_condition_enforces(snapshot: Path) -> None:
 def test_trust_and_function_without_source_condition() -> None:
     keys = sorted(f.key for f in example_findings("DG009"))
     assert keys == [f"function|{VPC_FUNCTION}", f"role|{AGENT_ROLE}"]
+
+
+def test_function_remediation_commands_runnable() -> None:
+    # Lambda API reference, AddPermission and RemovePermission: --statement-id and
+    # --action are required, and --source-arn takes one ARN, so each agent gets its own
+    # statement. Bedrock User Guide, "Resource-based policy to allow Amazon Bedrock to
+    # invoke an action group Lambda function": the source ARN is the agent's ARN.
+    (finding,) = [f for f in example_findings("DG009") if f.key == f"function|{VPC_FUNCTION}"]
+    assert finding.remediation == (
+        "Run `aws lambda remove-permission --region us-east-1 --function-name infra-vpc-provisioner "
+        "--statement-id bedrock-agent-invoke`, then `aws lambda add-permission --region us-east-1 "
+        "--function-name infra-vpc-provisioner --statement-id bedrock-agent-Q7HRX2KD4N "
+        "--action lambda:InvokeFunction --principal bedrock.amazonaws.com --source-account 111122223333 "
+        f"--source-arn {HR_AGENT}`."
+    )
+
+
+def test_trust_remediation_names_region_and_agents() -> None:
+    # Bedrock User Guide, "Create a service role for Amazon Bedrock Agents": the trust
+    # policy's condition is aws:SourceAccount plus aws:SourceArn of the agents.
+    (finding,) = [f for f in example_findings("DG009") if f.key == f"role|{AGENT_ROLE}"]
+    assert "REGION" not in finding.remediation
+    assert finding.remediation == (
+        "Add to the trust policy of AmazonBedrockExecutionRoleForAgents_hr a Condition with StringEquals "
+        f"aws:SourceAccount {ACCOUNT} and ArnLike aws:SourceArn {HELPDESK_AGENT}, {HR_AGENT} (the agents that "
+        f"run with the role; arn:aws:bedrock:us-east-1:{ACCOUNT}:agent/* would admit every agent of the "
+        "account there)."
+    )
 
 
 def test_source_conditions_are_clean(snapshot: Path) -> None:
@@ -766,6 +894,7 @@ def test_unrestricted_deny_on_unknown_condition(snapshot: Path) -> None:
     edit(snapshot, f"{ACCOUNT}/s3/acme-hr-policies/policy.json", deny_outside_network)
     bucket = next(f for f in findings_of(snapshot, "DG010") if f.key == HR_BUCKET)
     assert bucket.details["decision"] == "conditional"
+    assert bucket.title == "Sensitive bucket acme-hr-policies has a bucket policy that may not limit who may read it"
     assert bucket.evidence[1].detail == (
         "the bucket policy of acme-hr-policies denies s3:GetObject to a principal of account 111122223333 whose "
         "own policies allow it only under conditions that the snapshot cannot settle: "
@@ -867,9 +996,10 @@ def test_drift_alias_rerouted_back(snapshot: Path) -> None:
     assert finding.evidence[0].detail == (
         "alias hr-policy-assistant/prod routed to version 2 in the previous build and now routes to version 1"
     )
-    assert finding.evidence[1].detail.startswith(
-        "removed since the previous build from what alias hr-policy-assistant/prod serves (version 1): "
-        "action group network-ops"
+    # network-ops was in version 2, which prod served before, not in version 1.
+    assert finding.evidence[1].detail == (
+        "removed since the previous build from what alias hr-policy-assistant/prod served (version 2): "
+        f"action group network-ops -> {VPC_FUNCTION}"
     )
 
 
@@ -911,6 +1041,30 @@ def test_drift_role_policy_change(snapshot: Path) -> None:
     drift = [f for f in findings if f.rule_id == "DG011"]
     assert sorted(f.key for f in drift) == [HELPDESK_AGENT, HR_AGENT]
     assert all(f.details["changed"] == ["roles"] for f in drift)
+
+
+def read_hr_bucket_from_vpc_role(root: Path) -> None:
+    def widen(document: Json) -> None:
+        role = role_entry(document, "infra-vpc-provisioner-role")
+        role["RolePolicyList"][0]["PolicyDocument"]["Statement"].append(
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-hr-policies/*"}
+        )
+
+    edit(root, IAM_FILE, widen)
+
+
+def test_drift_function_role_permission(snapshot: Path) -> None:
+    read_hr_bucket_from_vpc_role(snapshot)
+    (finding,) = drift_findings(rows_from_graph(graph_of(EXAMPLE)), rows_from_graph(graph_of(snapshot)))
+    assert finding.key == HR_AGENT
+    assert finding.severity == "high"
+    assert finding.details["changed"] == ["function_permissions", "functions"]
+    details = [item.detail for item in finding.evidence]
+    assert (
+        "added since the previous build to what alias hr-policy-assistant/prod serves (version 2): "
+        f"infra-vpc-provisioner-role CAN_READ {HR_BUCKET} (s3:GetObject)"
+    ) in details
+    assert all("vpc-api" not in detail for detail in details)
 
 
 def test_same_snapshot_no_drift() -> None:
