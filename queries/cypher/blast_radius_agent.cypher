@@ -22,7 +22,7 @@ CALL (start, walk, kind) {
   // the shortest one is chosen, not after.
   MATCH p = ANY SHORTEST ((start)
     ((a)-[r]->(b) WHERE
-      (walk.conditional OR NOT coalesce(r.conditional, false)) AND (
+      (walk.conditional OR NOT (coalesce(r.conditional, false) OR r.potential IS NOT NULL)) AND (
         ((a:User OR a:Role OR a:EscalatedPrincipal)
           AND (type(r) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION'] OR coalesce(r.escalation, false))
           AND (walk.weak OR NOT coalesce(r.weak, false)))
@@ -38,7 +38,7 @@ CALL (start, walk, kind) {
     )*
     (x)-[last]->(target)
     WHERE type(last) IN kind.types
-      AND (walk.conditional OR NOT coalesce(last.conditional, false))
+      AND (walk.conditional OR NOT (coalesce(last.conditional, false) OR last.potential IS NOT NULL))
       AND ((type(last) = 'INGESTS_FROM' AND x:DataSource) OR (type(last) <> 'INGESTS_FROM' AND (x:User OR x:Role OR x:EscalatedPrincipal))))
   RETURN p, target
 }
@@ -53,7 +53,7 @@ RETURN
   labels(target)[1] AS target_label,
   kind.access AS access,
   pass IN [3, 4] AS weak,
-  pass IN [2, 4] AS conditional,
+  any(r IN relationships(p) WHERE coalesce(r.conditional, false)) AS conditional,
   [n IN nodes(p) | n.arn] AS nodes,
   [r IN relationships(p) | type(r)] AS relationship_types,
   [r IN relationships(p) | r.statement_refs] AS statement_refs

@@ -12,7 +12,7 @@ MATCH (start:DeputyNode {build: build.id})
 WHERE (start:User OR start:Role)
   AND ($invoker = '' OR start.arn = $invoker)
   AND EXISTS {
-    MATCH (start)
+    MATCH ANY SHORTEST (start)
       ((u)-[s]->(v) WHERE type(s) = 'CAN_ASSUME'
         OR (coalesce(s.escalation, false) AND (v:User OR v:Role OR v:EscalatedPrincipal)))*
       (w)-[:CAN_INVOKE_AGENT]->(:AgentAlias)
@@ -34,7 +34,7 @@ CALL (start, walk, kind) {
   // the shortest one is chosen, not after.
   MATCH p = ANY SHORTEST ((start)
     ((a)-[r]->(b) WHERE
-      (walk.conditional OR NOT coalesce(r.conditional, false)) AND (
+      (walk.conditional OR NOT (coalesce(r.conditional, false) OR r.potential IS NOT NULL)) AND (
         ((a:User OR a:Role OR a:EscalatedPrincipal)
           AND (type(r) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION'] OR coalesce(r.escalation, false))
           AND (walk.weak OR NOT coalesce(r.weak, false)))
@@ -50,7 +50,7 @@ CALL (start, walk, kind) {
     )*
     (x)-[last]->(target)
     WHERE type(last) IN kind.types
-      AND (walk.conditional OR NOT coalesce(last.conditional, false))
+      AND (walk.conditional OR NOT (coalesce(last.conditional, false) OR last.potential IS NOT NULL))
       AND ((type(last) = 'INGESTS_FROM' AND x:DataSource) OR (type(last) <> 'INGESTS_FROM' AND (x:User OR x:Role OR x:EscalatedPrincipal))))
   RETURN nodes(p) AS path_nodes, relationships(p) AS path_rels, target, false AS via_agent
   UNION
@@ -59,7 +59,7 @@ CALL (start, walk, kind) {
   // pattern holding both parts took minutes on a graph with escalation edges.
   MATCH pre = ANY SHORTEST ((start)
     ((a)-[r]->(b) WHERE
-      (walk.conditional OR NOT coalesce(r.conditional, false)) AND (
+      (walk.conditional OR NOT (coalesce(r.conditional, false) OR r.potential IS NOT NULL)) AND (
         ((a:User OR a:Role OR a:EscalatedPrincipal)
           AND (type(r) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION'] OR coalesce(r.escalation, false))
           AND (walk.weak OR NOT coalesce(r.weak, false)))
@@ -74,13 +74,13 @@ CALL (start, walk, kind) {
       )
     )*
     (i)-[invoke:CAN_INVOKE_AGENT]->(alias:AgentAlias)
-    WHERE (i:User OR i:Role OR i:EscalatedPrincipal) AND (walk.conditional OR NOT coalesce(invoke.conditional, false)))
+    WHERE (i:User OR i:Role OR i:EscalatedPrincipal) AND (walk.conditional OR NOT (coalesce(invoke.conditional, false) OR invoke.potential IS NOT NULL)))
   // With an agent given, the first alias the path invokes must be one of that agent's.
   WITH start, walk, kind, pre, alias
   WHERE $agent = '' OR [n IN nodes(pre) WHERE n:AgentAlias][0].agent = $agent
   MATCH post = ANY SHORTEST ((alias)
     ((c)-[s]->(d) WHERE
-      (walk.conditional OR NOT coalesce(s.conditional, false)) AND (
+      (walk.conditional OR NOT (coalesce(s.conditional, false) OR s.potential IS NOT NULL)) AND (
         ((c:User OR c:Role OR c:EscalatedPrincipal)
           AND (type(s) IN ['CAN_ASSUME', 'CAN_INVOKE_AGENT', 'CAN_INVOKE_FUNCTION'] OR coalesce(s.escalation, false))
           AND (walk.weak OR NOT coalesce(s.weak, false)))
@@ -96,7 +96,7 @@ CALL (start, walk, kind) {
     )*
     (x)-[last]->(target)
     WHERE type(last) IN kind.types
-      AND (walk.conditional OR NOT coalesce(last.conditional, false))
+      AND (walk.conditional OR NOT (coalesce(last.conditional, false) OR last.potential IS NOT NULL))
       AND ((type(last) = 'INGESTS_FROM' AND x:DataSource) OR (type(last) <> 'INGESTS_FROM' AND (x:User OR x:Role OR x:EscalatedPrincipal))))
   WITH target, pre, post
   ORDER BY length(pre) + length(post)
@@ -112,14 +112,16 @@ WITH start, kind, target,
 WHERE coalesce(target.sensitive, false) AND ($resource = '' OR target.arn = $resource)
 WITH start, kind, target, general, agent,
      EXISTS {
-       MATCH (start) ((u)-[t]->(v) WHERE (type(t) = 'CAN_ASSUME' OR coalesce(t.escalation, false)
-         OR (u:LambdaFunction AND type(t) = 'HAS_EXECUTION_ROLE')) AND NOT coalesce(t.conditional, false))* (y)-[last]->(target)
-       WHERE type(last) IN kind.types AND type(last) <> 'INGESTS_FROM' AND NOT coalesce(last.conditional, false)
+       // ANY SHORTEST keeps the search breadth-first: without it, every path over dense
+       // escalation edges is tried before the answer is no.
+       MATCH ANY SHORTEST ((start) ((u)-[t]->(v) WHERE (type(t) = 'CAN_ASSUME' OR coalesce(t.escalation, false)
+         OR (u:LambdaFunction AND type(t) = 'HAS_EXECUTION_ROLE')) AND NOT (coalesce(t.conditional, false) OR t.potential IS NOT NULL))* (y)-[last]->(target)
+       WHERE type(last) IN kind.types AND type(last) <> 'INGESTS_FROM' AND NOT (coalesce(last.conditional, false) OR last.potential IS NOT NULL))
      } AS direct_unconditional,
      EXISTS {
-       MATCH (start) ((u)-[t]->(v) WHERE (type(t) = 'CAN_ASSUME' OR coalesce(t.escalation, false)
+       MATCH ANY SHORTEST ((start) ((u)-[t]->(v) WHERE (type(t) = 'CAN_ASSUME' OR coalesce(t.escalation, false)
          OR (u:LambdaFunction AND type(t) = 'HAS_EXECUTION_ROLE')))* (y)-[last]->(target)
-       WHERE type(last) IN kind.types AND type(last) <> 'INGESTS_FROM'
+       WHERE type(last) IN kind.types AND type(last) <> 'INGESTS_FROM')
      } AS direct_any
 // A path through an agent is shown whenever it makes a confused deputy, even where a
 // shorter path without an agent exists; otherwise the pass's shortest path is shown.
@@ -137,7 +139,7 @@ RETURN
   labels(target)[1] AS target_label,
   kind.access AS access,
   pass IN [3, 4] AS weak,
-  pass IN [2, 4] AS conditional,
+  any(r IN path_rels WHERE coalesce(r.conditional, false)) AS conditional,
   through_agent,
   confused_deputy,
   [n IN path_nodes | n.arn] AS nodes,

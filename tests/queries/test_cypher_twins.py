@@ -165,3 +165,27 @@ def test_confused_deputies_through_each_agent(neo4j_store: GraphStore, example: 
     for agent in (helpdesk, HR_AGENT):
         for row in compare(neo4j_store, example, "confused_deputy_paths", {"agent": agent, "invoker": ALICE}):
             assert row[0] == ALICE
+
+
+def test_real_account_export_twins(neo4j_store: GraphStore) -> None:
+    """The real IAM export with iam-vulnerable: dense escalation edges, potential ones among them.
+
+    Its principals reach admin-level APIs over escalation edges, some only over potential
+    ones, and no agent exists, so no invoker has a confused-deputy path.
+    """
+    deputy = build_graph(load_snapshot(ROOT / "tests" / "data" / "cloudsplaining-account"))
+    neo4j_store.load(deputy)
+    assert compare(neo4j_store, deputy, "confused_deputy_paths", {}) == set()
+    principals = sorted(
+        node
+        for node, data in deputy.graph.nodes(data=True)
+        if data["label"] in ("User", "Role") and data["name"].startswith(("privesc", "fn", "fp"))
+    )
+    reached = 0
+    for principal in principals:
+        rows = compare(
+            neo4j_store, deputy, "blast_radius_principal", {"principal": principal, "sensitive_only": "true"}
+        )
+        reached += bool(rows)
+    # Every privesc principal but the five without a technique of their own, and the fn ones.
+    assert reached >= 60
