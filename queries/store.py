@@ -44,7 +44,7 @@ from neo4j.exceptions import ConfigurationError, Neo4jError, ServiceUnavailable
 from engine.errors import DeputyError
 from engine.graph import DeputyGraph
 from engine.model import Label, Rel
-from neo4j import Driver, GraphDatabase, ManagedTransaction
+from neo4j import Driver, GraphDatabase, ManagedTransaction, NotificationDisabledClassification
 from queries.build_summary import BuildSummary, summarize
 from queries.builds import (
     DEFAULT_KEEP_BUILDS,
@@ -189,7 +189,14 @@ class GraphStore:
                 f"(schemes: {', '.join(BOLT_SCHEMES)})"
             )
         try:
-            driver = GraphDatabase.driver(settings.uri, auth=(settings.user, settings.password))
+            # The queries read properties that only some builds set, such as `weak`; the
+            # server's "property key does not exist" notes on them are not problems, and
+            # the driver would log each one with the whole query text.
+            driver = GraphDatabase.driver(
+                settings.uri,
+                auth=(settings.user, settings.password),
+                notifications_disabled_classifications=[NotificationDisabledClassification.UNRECOGNIZED],
+            )
         except (ConfigurationError, ValueError) as error:
             raise StoreError(f"NEO4J_URI {settings.uri!r} is invalid: {error}") from error
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -210,3 +211,11 @@ def test_load_keeps_a_summary_per_kept_build(neo4j_store: GraphStore, example: D
     neo4j_store.load(example, keep=2)
     neo4j_store.load(example, keep=2)
     assert neo4j_store.summary(record.build_id) is None
+
+
+def test_absent_property_is_not_logged(neo4j_store: GraphStore, caplog: pytest.LogCaptureFixture) -> None:
+    """A query over a property no node has makes the server send a note, which is not logged."""
+    caplog.set_level(logging.INFO, logger="neo4j")
+    rows = neo4j_store.run_read("MATCH (n:DeputyNode) WHERE n.no_build_sets_this = 1 RETURN count(n) AS n", {})
+    assert rows == [{"n": 0}]
+    assert [record.getMessage() for record in caplog.records if record.name == "neo4j.notifications"] == []
