@@ -393,6 +393,11 @@ class JsonObject:
         )
 
     def _missing(self, key: str) -> SnapshotError:
+        if key in self.data:
+            return self.error(
+                key,
+                "required field is null; the AWS CLI always gives it a value, so save its full, unmodified output",
+            )
         return self.error(
             key,
             "required field is missing; save the full, unmodified output of the AWS CLI call",

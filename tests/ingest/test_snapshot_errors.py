@@ -502,6 +502,21 @@ def test_missing_field_names_file_and_field(
     )
 
 
+@pytest.mark.parametrize(("file", "path", "field"), MISSING)
+def test_null_field_names_file_and_field(write_snapshot: SnapshotWriter, file: str, path: JsonPath, field: str) -> None:
+    files = valid_snapshot()
+    _parent(files[file], path)[path[-1]] = None
+
+    error = _load_error(write_snapshot, files)
+
+    assert error.path == file
+    assert error.field == field
+    assert str(error) == (
+        f"{file}: field {field!r}: required field is null; the AWS CLI always gives it a value, "
+        "so save its full, unmodified output"
+    )
+
+
 @pytest.mark.parametrize(("file", "path", "value", "field"), WRONG_SHAPE)
 def test_wrong_shape_names_file_and_field(
     write_snapshot: SnapshotWriter, file: str, path: JsonPath, value: Any, field: str
