@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -731,9 +731,9 @@ def paths_between(deputy: DeputyGraph, source: str, target: str | None) -> list[
 def not_seen_for(deputy: DeputyGraph, principal: str) -> list[str]:
     """The "not analysed" notes that can change a principal's blast radius and paths.
 
-    A note with subjects (`DeputyGraph.note_subjects`) counts when some walk from the
-    principal, over any edge it may take, passes one of them; a note without subjects,
-    such as no organization data, concerns every principal.
+    A note with subjects (`DeputyGraph.note_subjects`) counts when the principal reaches
+    one of them over edges of any type, which includes every walk the passes may take; a
+    note without subjects, such as no organization data, concerns every principal.
     """
     subjects = deputy.note_subjects
     if not subjects:
@@ -741,11 +741,25 @@ def not_seen_for(deputy: DeputyGraph, principal: str) -> list[str]:
     seen = {principal}
     queue = deque([principal])
     while queue:
-        node = queue.popleft()
-        for move in _moves(deputy, node):
-            target = move.step.target
+        for target in deputy.graph.successors(queue.popleft()):
             if target not in seen:
                 seen.add(target)
-                if move.access is None:
-                    queue.append(target)
+                queue.append(target)
     return [note for note in deputy.notes if note not in subjects or not seen.isdisjoint(subjects[note])]
+
+
+def principals_reaching(deputy: DeputyGraph, nodes: Iterable[str]) -> set[str]:
+    """The users, roles and escalated principals that reach one of the nodes over edges of any type.
+
+    The reverse of the walk in `not_seen_for`: a principal is in the set exactly when that
+    function counts a note about these nodes for it.
+    """
+    graph = deputy.graph
+    seen = {node for node in nodes if node in graph}
+    queue = deque(seen)
+    while queue:
+        for source in graph.predecessors(queue.popleft()):
+            if source not in seen:
+                seen.add(source)
+                queue.append(source)
+    return {node for node in seen if graph.nodes[node]["label"] in PRINCIPAL_LABELS}

@@ -5,7 +5,10 @@ made, so the comparison costs no graph query and gives the same answer on both b
 
 - the attack paths: every confused-deputy path of an invoker, as (invoker, target, access),
   exactly the rows `confused-deputy-paths` lists;
-- the reach of every user and role: the sensitive (target, access) pairs of its blast radius.
+- the reach of every user and role: the sensitive (target, access) pairs of its blast radius;
+- the build's "not analysed" notes, and for each principal the notes about nodes that a
+  walk from it can meet (`engine.paths.not_seen_for`), so an answer can name what the
+  snapshot could not show.
 
 A diff compares only these keys. It does not report a path whose route changed while its
 invoker, target and access stayed the same.
@@ -15,11 +18,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from engine.errors import DeputyError
 from engine.graph import DeputyGraph
-from engine.paths import PRINCIPAL_LABELS, blast_radius, invokers
+from engine.paths import PRINCIPAL_LABELS, blast_radius, invokers, principals_reaching
 
 FORMAT_VERSION = 1
 
@@ -37,12 +40,25 @@ class BuildSummary:
 
     attack_paths: frozenset[AttackPath]
     reach: Mapping[str, frozenset[Access]]  # principals with an empty reach are left out
+    notes: tuple[str, ...] = ()
+    # Indexes into `notes` of the notes about some nodes only, and for each principal the
+    # ones about nodes it can reach; the other notes concern every principal.
+    scoped_notes: frozenset[int] = frozenset()
+    principal_notes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def not_seen(self, principal: str) -> list[str]:
+        """Return the notes that can change this principal's blast radius and paths, in build order."""
+        own = set(self.principal_notes.get(principal, ()))
+        return [note for index, note in enumerate(self.notes) if index not in self.scoped_notes or index in own]
 
     def to_json(self) -> str:
         document = {
             "version": FORMAT_VERSION,
             "attack_paths": sorted(self.attack_paths),
             "reach": {principal: sorted(self.reach[principal]) for principal in sorted(self.reach)},
+            "notes": list(self.notes),
+            "scoped_notes": sorted(self.scoped_notes),
+            "principal_notes": {p: list(self.principal_notes[p]) for p in sorted(self.principal_notes)},
         }
         return json.dumps(document, separators=(",", ":"))
 
@@ -58,9 +74,16 @@ class BuildSummary:
                 str(principal): frozenset((str(t), str(a)) for t, a in pairs)
                 for principal, pairs in document["reach"].items()
             }
+            # Summaries written before the notes were kept have none.
+            notes = tuple(str(note) for note in document.get("notes", []))
+            scoped = frozenset(int(index) for index in document.get("scoped_notes", []))
+            principal_notes = {
+                str(principal): tuple(int(index) for index in indexes)
+                for principal, indexes in document.get("principal_notes", {}).items()
+            }
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise SummaryError(f"build summary is not valid: {error}") from error
-        return cls(paths, reach)
+        return cls(paths, reach, notes, scoped, principal_notes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +117,15 @@ def summarize(deputy: DeputyGraph) -> BuildSummary:
             reach[node] = frozenset((r.target, r.access) for r in reaches)
         if node in invoking:
             paths.update((node, r.target, r.access) for r in reaches if r.confused_deputy)
-    return BuildSummary(frozenset(paths), reach)
+    notes = tuple(deputy.notes)
+    scoped = frozenset(index for index, note in enumerate(notes) if note in deputy.note_subjects)
+    principal_notes: dict[str, list[int]] = {}
+    for index in sorted(scoped):
+        for principal in principals_reaching(deputy, deputy.note_subjects[notes[index]]):
+            principal_notes.setdefault(principal, []).append(index)
+    return BuildSummary(
+        frozenset(paths), reach, notes, scoped, {p: tuple(indexes) for p, indexes in principal_notes.items()}
+    )
 
 
 def diff(older: BuildSummary, newer: BuildSummary) -> SummaryDiff:

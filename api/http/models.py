@@ -133,6 +133,11 @@ class PrincipalPage(Page[PathResult]):
     session: ResolvedSession | None = Field(
         default=None, description="set when the request named an assumed-role session instead of a user or role"
     )
+    not_seen: list[str] = Field(
+        default_factory=list,
+        description="what the snapshot could not show that may hide paths from this principal: notes about "
+        "nodes it reaches, and notes about the whole snapshot such as no organization data",
+    )
 
 
 class Build(BaseModel):

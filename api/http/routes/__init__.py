@@ -9,7 +9,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import HTTPException, Query, Request, Response, status
 
-from api.http.backends import Backend, GraphView
+from api.http.backends import Backend, BuildConflictError, GraphView, NotFoundError
 from api.http.models import ErrorBody, Page, PathResult, PrincipalPage, ResolvedSession
 from engine.arn import is_arn, parse_role_session
 from engine.model import Label
@@ -105,8 +105,14 @@ def require_label(view: GraphView, node_id: str, labels: set[str], what: str, wh
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{where}: {node_id} is a {label}, not a {what}")
 
 
-def principal_page(page: Page[PathResult], session: ResolvedSession | None) -> PrincipalPage:
-    """Add the resolved session, if any, to a page of paths from one principal."""
+def principal_page(
+    request: Request, view: GraphView, principal: str, page: Page[PathResult], session: ResolvedSession | None
+) -> PrincipalPage:
+    """Add the resolved session, if any, and the notes of what the build could not see to a page of paths."""
+    try:
+        not_seen = backend_of(request).summary(view.build_id).not_seen(principal)
+    except (NotFoundError, BuildConflictError):
+        not_seen = []  # a build without a summary keeps no notes
     return PrincipalPage(
         items=page.items,
         total=page.total,
@@ -114,6 +120,7 @@ def principal_page(page: Page[PathResult], session: ResolvedSession | None) -> P
         limit=page.limit,
         next_offset=page.next_offset,
         session=session,
+        not_seen=not_seen,
     )
 
 

@@ -62,7 +62,7 @@ async def principal_blast_radius(
     def work(view: GraphView) -> PrincipalPage:
         principal, session = resolve_principal(view, arn, PRINCIPAL_IN_PATH)
         page = view.principal_blast_radius(principal, sensitive_only=sensitive_only, offset=offset, limit=limit)
-        return principal_page(page, session)
+        return principal_page(request, view, principal, page, session)
 
     return await read_view(request, response, work)
 
@@ -120,7 +120,8 @@ async def paths(
         principal, session = resolve_principal(view, source, FROM_QUERY)
         if target is not None:
             require_label(view, target, set(), "node", TO_QUERY)
-        return principal_page(view.paths(principal, target, offset=offset, limit=limit), session)
+        page = view.paths(principal, target, offset=offset, limit=limit)
+        return principal_page(request, view, principal, page, session)
 
     return await read_view(request, response, work)
 
