@@ -73,6 +73,7 @@ class EmbeddedView:
                 target=step.target,
                 reason=step.properties.get("reason"),
                 conditional=bool(step.properties.get("conditional")),
+                potential=step.properties.get("potential"),
                 statement_refs=[f"{s['policy']}#{s['statement_index']}" for s in step.properties.get("statements", [])],
             )
             for step in reach.steps
@@ -84,6 +85,7 @@ class EmbeddedView:
             access=reach.access,
             weak=reach.weak,
             conditional=reach.conditional,
+            potential=reach.potential,
             through_agent=True if agent_radius else reach.through_agent,
             confused_deputy=None if agent_radius else reach.confused_deputy,
             hops=len(reach.steps),

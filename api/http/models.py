@@ -54,6 +54,11 @@ class PathEdge(BaseModel):
     target: str = Field(description="id of the node the relationship ends at")
     reason: str | None = Field(description="sentence that explains the step")
     conditional: bool = Field(description="true when the granting policies depend on a value a snapshot cannot hold")
+    potential: str | None = Field(
+        default=None,
+        description="for an escalation step that assumes a resource or credentials the snapshot does not show, "
+        "that assumption; null otherwise",
+    )
     statement_refs: list[str] = Field(description="granting statements as POLICY_ID#STATEMENT_INDEX")
 
 
@@ -86,6 +91,9 @@ class PathResult(BaseModel):
     access: str = Field(description="read, write, call or modify for a resource; act-as, invoke or retrieve otherwise")
     weak: bool = Field(description="true when the path relies on an agent's own execution role")
     conditional: bool = Field(description="true when some step depends on a condition a snapshot cannot decide")
+    potential: bool = Field(
+        default=False, description="true when some step assumes what the snapshot does not show (see its edge)"
+    )
     through_agent: bool = Field(description="true when the path invokes a Bedrock agent alias")
     confused_deputy: bool | None = Field(
         description="true when the start could not reach the target without the agent; null for an agent's own reach"

@@ -74,7 +74,8 @@ UNWIND $edges AS edge
 MATCH (a:{NODE_LABEL} {{build: build.id, arn: edge.source}})-[r]->(b:{NODE_LABEL} {{build: build.id, arn: edge.target}})
 WHERE type(r) = edge.type
 RETURN edge.source AS source, edge.target AS target, type(r) AS type, r.reason AS reason,
-       coalesce(r.conditional, false) AS conditional, coalesce(r.statement_refs, []) AS statement_refs
+       coalesce(r.conditional, false) AS conditional, r.potential AS potential,
+       coalesce(r.statement_refs, []) AS statement_refs
 """
 
 ASSUMABLE_DIRECTLY = f"""
@@ -161,6 +162,7 @@ class Neo4jView:
                 target=row["target"],
                 reason=row["reason"],
                 conditional=bool(row["conditional"]),
+                potential=row["potential"],
                 statement_refs=list(row["statement_refs"]),
             )
             for row in edge_rows
@@ -174,6 +176,7 @@ class Neo4jView:
         results = []
         for row in rows:
             steps = [(row.nodes[i], row.nodes[i + 1], row.relationship_types[i]) for i in range(len(row.nodes) - 1)]
+            path_edges = [found[step] for step in steps]
             results.append(
                 PathResult(
                     start=row.start,
@@ -182,11 +185,12 @@ class Neo4jView:
                     access=row.access,
                     weak=row.weak,
                     conditional=row.conditional,
+                    potential=any(edge.potential is not None for edge in path_edges),
                     through_agent=row.through_agent,
                     confused_deputy=row.confused_deputy,
                     hops=len(row.relationship_types),
                     nodes=[nodes[node] for node in row.nodes],
-                    edges=[found[step] for step in steps],
+                    edges=path_edges,
                 )
             )
         return results

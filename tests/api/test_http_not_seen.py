@@ -1,4 +1,8 @@
-"""Blast radius and paths over HTTP name what the snapshot could not show, on both backends."""
+"""Blast radius and paths over HTTP name what the snapshot could not show, on both backends.
+
+That is the notes of what is missing from the snapshot, and the potential steps, which
+assume a resource or credentials the snapshot has no record of.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +33,25 @@ MISSING_GROUP = (
 )
 
 
+REAL_ACCOUNT = Path(__file__).resolve().parents[1] / "data" / "cloudsplaining-account"
+REAL_ID = "210987654321"
+
+
+def backend_for(name: str, snapshot: Path, neo4j_store: GraphStore) -> EmbeddedBackend | Neo4jBackend:
+    """A backend serving the snapshot: embedded, or loaded into the test Neo4j server as its current build."""
+    if name == "embedded":
+        return EmbeddedBackend.load(str(snapshot))
+    neo4j_store.load(build_graph(load_snapshot(snapshot)))
+    settings = Neo4jSettings.from_environment()
+    settings = Neo4jSettings(
+        uri=settings.uri,
+        user=settings.user,
+        password=settings.password or "deputygraph-test",
+        database=neo4j_store.database,
+    )
+    return Neo4jBackend(GraphStore.connect(settings), DecisionEngine(load_snapshot(snapshot)))
+
+
 def without_groups(folder: Path) -> Path:
     """The example as `get-account-authorization-details --filter User Role` would give its IAM part."""
     shutil.copytree(EXAMPLE, folder)
@@ -47,19 +70,7 @@ def test_pages_name_missing_group(
     serve: Callable[..., Any],
     make_settings: Callable[..., Any],
 ) -> None:
-    snapshot = without_groups(tmp_path / "snapshot")
-    if backend_name == "embedded":
-        backend: EmbeddedBackend | Neo4jBackend = EmbeddedBackend.load(str(snapshot))
-    else:
-        neo4j_store.load(build_graph(load_snapshot(snapshot)))
-        settings = Neo4jSettings.from_environment()
-        settings = Neo4jSettings(
-            uri=settings.uri,
-            user=settings.user,
-            password=settings.password or "deputygraph-test",
-            database=neo4j_store.database,
-        )
-        backend = Neo4jBackend(GraphStore.connect(settings), DecisionEngine(load_snapshot(snapshot)))
+    backend = backend_for(backend_name, without_groups(tmp_path / "snapshot"), neo4j_store)
     with serve(create_app(make_settings(backend_name), backend)) as client:
         alice = client.get(f"/v1/principals/{quote(ALICE, safe='')}/blast-radius")
         assert alice.status_code == 200, alice.text
@@ -71,3 +82,21 @@ def test_pages_name_missing_group(
         analyst = client.get(f"/v1/principals/{quote(HR_ANALYST, safe='')}/blast-radius")
         assert analyst.json()["not_seen"] == []
         assert analyst.json()["items"]
+
+
+@pytest.mark.parametrize("backend_name", ["embedded", "neo4j"])
+def test_paths_mark_potential_steps(
+    backend_name: str, neo4j_store: GraphStore, serve: Callable[..., Any], make_settings: Callable[..., Any]
+) -> None:
+    """privesc7's role may attach policies to users it does not act as; privesc4's user makes access keys."""
+    backend = backend_for(backend_name, REAL_ACCOUNT, neo4j_store)
+    create_vpc = f"vpc-api:{REAL_ID}:*:ec2:CreateVpc"
+    with serve(create_app(make_settings(backend_name), backend)) as client:
+        role = f"arn:aws:iam::{REAL_ID}:role/privesc7-AttachUserPolicy-role"
+        path = client.get("/v1/paths", params={"from": role, "to": create_vpc}).json()["items"][0]
+        assert path["potential"] is True
+        assert path["edges"][0]["potential"].startswith("assumes the caller also has the access keys")
+        user = f"arn:aws:iam::{REAL_ID}:user/privesc4-CreateAccessKey-user"
+        path = client.get("/v1/paths", params={"from": user, "to": create_vpc}).json()["items"][0]
+        assert path["potential"] is False
+        assert [edge["type"] for edge in path["edges"]] == ["CAN_CREATE_ACCESS_KEY", "CAN_CALL"]
