@@ -9,6 +9,8 @@ bash "$root/scripts/bootstrap.sh"
 cd "$root"
 
 export NEO4J_PASSWORD="${NEO4J_PASSWORD:-deputygraph-test}"
+# The tests reach the server that scripts/neo4j.sh starts, on its Bolt port.
+export NEO4J_URI="${NEO4J_URI:-bolt://127.0.0.1:${DEPUTY_NEO4J_BOLT_PORT:-7687}}"
 started_neo4j=0
 if ! bash scripts/neo4j.sh status >/dev/null 2>&1; then
     bash scripts/neo4j.sh start
