@@ -99,4 +99,7 @@ def test_paths_mark_potential_steps(
         user = f"arn:aws:iam::{REAL_ID}:user/privesc4-CreateAccessKey-user"
         path = client.get("/v1/paths", params={"from": user, "to": create_vpc}).json()["items"][0]
         assert path["potential"] is False
-        assert [edge["type"] for edge in path["edges"]] == ["CAN_CREATE_ACCESS_KEY", "CAN_CALL"]
+        # Equally short exact paths exist (access keys, or a write through a user it gets keys
+        # for), and the two stores may pick either; none of their steps is potential.
+        assert path["hops"] == 2
+        assert [edge["potential"] for edge in path["edges"]] == [None, None]
