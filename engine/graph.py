@@ -83,6 +83,7 @@ class DeputyGraph:
     # Per-node moves and walks that engine.paths shares between principals. The graph
     # never changes after build_graph returns, so nothing in them goes stale.
     path_cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    hub_cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
     path_index: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     path_moves: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -860,15 +861,24 @@ class _Builder:
             if node_id not in unbounded:
                 for edge in rules.act_as_edges(node_id, principal):
                     self._escalation_edge(edge)
+        # Write edges lead to escalated principals, which act-as walks do not enter, so each
+        # principal's act-as set stays the same while this loop adds them.
+        acting: dict[str, set[str]] = {}
+
+        def acts_as_of(node: str) -> set[str]:
+            if node not in acting:
+                acting[node] = self._acts_as(node)
+            return acting[node]
+
         for node_id, principal in principals:
             if node_id in unbounded or not rules.may_write(node_id):
                 continue
-            acts_as = self._acts_as(node_id)
+            acts_as = acts_as_of(node_id)
             edges = rules.write_edges(node_id, principal, acts_as) if len(acts_as) > 1 else []
             # A principal that can act as the writer gains what the writer gives it, or a
             # principal that it alone acts as.
             for helped in sorted(self._acting_as(node_id) - {node_id}):
-                edges += rules.helped_edges(node_id, principal, helped, self._acts_as(helped) - acts_as)
+                edges += rules.helped_edges(node_id, principal, helped, acts_as_of(helped) - acts_as)
             edges += rules.credential_edges(node_id, principal, acts_as)
             for edge in edges:
                 # The first edge of a kind between two nodes is the strongest: exact writes

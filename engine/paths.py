@@ -370,8 +370,8 @@ def _keep_shorter(kept: dict[_Key, _Found], key: _Key, found: _Found) -> None:
 
 def _hub_table(deputy: DeputyGraph, walk: _Walk, via_agent: str | None, hub: str, depth: int) -> _PassResult:
     """Return the cached pass from a hub principal, which stops only at hubs of a higher rank."""
-    key = ("hub", walk, via_agent, hub)
-    cache = deputy.path_cache
+    key = (walk, via_agent, hub)
+    cache = deputy.hub_cache
     with _CACHE_LOCK:
         table: _PassResult | None = cache.get(key)
     if table is None:
@@ -380,13 +380,11 @@ def _hub_table(deputy: DeputyGraph, walk: _Walk, via_agent: str | None, hub: str
     return table
 
 
-def _cache_put(cache: dict[Any, Any], key: tuple[Any, ...], value: object, size: int) -> None:
-    """Store a walk, dropping the oldest walk of the same kind (hub or entries) when `size` are kept."""
+def _cache_put(cache: dict[Any, Any], key: object, value: object, size: int) -> None:
+    """Store a walk, dropping the oldest ones when `size` are kept."""
     with _CACHE_LOCK:
-        kind = key[0] == "hub"
-        kept = [old for old in cache if (old[0] == "hub") == kind]
-        for old in kept[: max(0, len(kept) - size + 1)]:
-            del cache[old]
+        while len(cache) >= size:
+            cache.pop(next(iter(cache)))
         cache[key] = value
 
 

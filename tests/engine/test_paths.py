@@ -96,6 +96,7 @@ def test_split_walk_matches_plain_walk(generated: DeputyGraph, hub_moves: int, m
     """With a hub threshold of 1 nearly every principal is a hub, so most paths are joined at one."""
     monkeypatch.setattr(paths, "HUB_MOVES", hub_moves)
     generated.path_cache.clear()
+    generated.hub_cache.clear()
     generated.path_moves.clear()
     principals = sorted(n for n, d in generated.graph.nodes(data=True) if d["label"] in ("User", "Role"))
     assert len(paths.invokers(generated)) >= 10
@@ -120,9 +121,9 @@ def test_split_walk_matches_plain_walk(generated: DeputyGraph, hub_moves: int, m
     distances = [{len(path) for path, _ in paths._walk_to_entries(generated, p, walk)[1].values()} for p in principals]
     assert sum(len(found) > 1 for found in distances) >= 2
     # Principals with the same entries into agents share cached walks, and walks join hubs.
-    entry_tables = [key for key in generated.path_cache if key[0] != "hub"]
+    entry_tables = list(generated.path_cache)
     assert 0 < len(entry_tables) < len(principals)
-    joined = {key[3] for key in generated.path_cache if key[0] == "hub"}
+    joined = {key[2] for key in generated.hub_cache}
     assert len(joined) >= (1 if hub_moves == paths.HUB_MOVES else 50)
 
 
