@@ -293,7 +293,7 @@ def _run_snapshot_command(args: argparse.Namespace) -> None:
     elif args.command == "paths":
         source, session = _start_principal(deputy, args.source, "--from")
         if args.target is not None and args.target not in deputy.graph:
-            raise UsageError(f"--to {args.target!r} is not in the snapshot; give the ARN of a resource it holds")
+            raise UsageError(f"--to {args.target!r} is not in the snapshot; give the ARN of a resource it contains")
         result = {**embedded.paths_json(deputy, source, args.target), "session": session}
         _print(result, args.format, render.paths_text(result))
 

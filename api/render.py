@@ -239,7 +239,7 @@ def blast_radius_text(result: dict[str, Any]) -> str:
 
 
 def _not_seen_lines(result: dict[str, Any]) -> list[str]:
-    """The notes on what the snapshot could not show, which may hide paths from this output."""
+    """Return the lines naming what the snapshot could not show, which may hide paths from this output."""
     notes = result.get("not_seen") or []
     return ["Not analysed (paths may be missing):", *(f"  {note}" for note in notes)] if notes else []
 

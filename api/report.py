@@ -124,7 +124,7 @@ def render_sarif(report: dict[str, Any]) -> str:
                 "level": SARIF_LEVELS[finding["severity"]],
                 "message": {"text": f"{finding['title']}. {evidence}. Fix: {finding['remediation']}"},
                 # GitHub code scanning rejects a result without an artifact location, so the
-                # one location names the snapshot file that holds the evidence.
+                # one location names the snapshot file that contains the evidence.
                 "locations": [
                     {
                         "physicalLocation": {

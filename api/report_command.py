@@ -30,7 +30,7 @@ def add_command(commands: Any) -> None:
 def _check_out(path: Path) -> None:
     """Raise UsageError unless a file can be created in the folder of --out.
 
-    The check creates and removes an empty temporary file there, because os.access tells root
+    The check creates and removes an empty temporary file there, because os.access reports to root
     that folders such as /proc and /sys are writable, although no file can be created there.
     """
     if path.is_dir():

@@ -37,16 +37,22 @@ instance, a stack, a development endpoint, a notebook, an event source, a cluste
 console password, a second policy version) gives a *potential* edge whose `potential`
 property states that assumption; `build_graph(..., potential=False)` leaves them out.
 
-Not modelled here: a write that helps a principal reaching the caller only through an
-agent (its edge leaves the caller as a potential one); writes found by walking edges that
-other writes add; writes on principals reached only through conditional or potential
-edges; attaching a managed policy other than AdministratorAccess where a
-condition on `iam:PolicyARN` allows only some; the two-access-key limit of a user; the
-`sts:AssumeRole` decision after a trust policy is rewritten (the SCPs and boundary are
-not checked for it); policy writes and group changes made by an `EscalatedPrincipal`;
-passing a new role to an existing Lambda function; pointing an action group at an
-existing function; creating an instance profile for a role that has none, except for
-EC2 and Data Pipeline, where the two IAM actions it needs are evaluated.
+Not modelled here:
+
+- a write that helps a principal reaching the caller only through an agent (its edge
+  leaves the caller as a potential one);
+- writes found by walking edges that other writes add;
+- writes on principals reached only through conditional or potential edges;
+- attaching a managed policy other than AdministratorAccess where a condition on
+  `iam:PolicyARN` allows only some;
+- the two-access-key limit of a user;
+- the `sts:AssumeRole` decision after a trust policy is rewritten (the SCPs and boundary
+  are not checked for it);
+- policy writes and group changes made by an `EscalatedPrincipal`;
+- passing a new role to an existing Lambda function, and pointing an action group at an
+  existing function;
+- creating an instance profile for a role that has none, except for EC2 and Data
+  Pipeline, where the two IAM actions it needs are evaluated.
 """
 
 from __future__ import annotations
@@ -779,8 +785,8 @@ class EscalationRules:
         """Potential edges for writes on users the caller does not act as.
 
         A user's access keys and console password are not in a snapshot, so a caller that
-        may rewrite another user's policies or groups escalates if it also holds that user's
-        credentials: the edge is potential and says so.
+        may rewrite another user's policies or groups escalates only if it also has that
+        user's credentials. The edge is therefore potential and states that assumption.
         """
         if not self.potential:
             return []
@@ -850,8 +856,8 @@ class EscalationRules:
         `iam:PermissionsBoundary` is the written principal's boundary, or absent when it has
         none (an empty tuple), except for the Put...PermissionsBoundary actions, where it is
         the boundary being set. `iam:PolicyARN` is the policy attached. The attacker's
-        choice for both is AdministratorAccess, which the any-policy target stands for; a
-        condition that allows only other policies leaves the write without an edge.
+        choice for both is AdministratorAccess, which is what the any-policy target means.
+        So a condition that allows only other policies leaves the write without an edge.
         """
         info = action_info(action)
         keys = {key.lower() for key in info.condition_keys} if info is not None else set()

@@ -454,7 +454,7 @@ def _missing_key_reason(allows: list[tuple[Statement, frozenset[str]]]) -> str:
     """Name the Allow statements that a missing condition key kept from applying.
 
     A condition on a key that the request lacks is false unless its operator is Null or
-    ends in IfExists, so such an Allow does not apply; the IAM policy simulator reports
+    ends in IfExists, so such an Allow does not apply. The IAM policy simulator reports
     these keys as missing context values.
     """
     refs = ", ".join(dict.fromkeys(statement.ref for statement, _ in allows))

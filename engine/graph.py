@@ -897,7 +897,7 @@ class _Builder:
         """Users and roles whose permissions the principal comes to use through exact act-as edges.
 
         A write found through a conditional or potential edge would rest on that edge's
-        condition or assumption, yet the write edge could not say so; such chains are left out.
+        condition or assumption, and the write edge could not say so. Such chains are left out.
         """
         seen = {node_id}
         queue = [node_id]
@@ -1097,10 +1097,10 @@ class _Builder:
             )
         members: dict[str, list[User]] = defaultdict(list)
         for account in self.snapshot.accounts.values():
-            held = {group.name for group in account.groups.values()}
+            group_names = {group.name for group in account.groups.values()}
             for user in account.users.values():
                 for name in user.group_names:
-                    if name not in held:
+                    if name not in group_names:
                         members[f"arn:{self.partition}:iam::{user.account}:group/{name}"].append(user)
         for group_arn, users in sorted(members.items()):
             self._note(
@@ -1175,7 +1175,7 @@ class _Builder:
 
 
 def _exact_step(data: dict[str, Any]) -> bool:
-    """Whether an act-as edge holds with no condition, assumption or steering of an agent."""
+    """Tell whether an act-as edge applies with no condition, assumption or steering of an agent."""
     return not data.get("weak") and not data.get("conditional") and "potential" not in data
 
 

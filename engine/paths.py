@@ -228,8 +228,11 @@ class _Walk:
 
 
 def _permitted(deputy: DeputyGraph, node: str, walk: _Walk, weak: bool) -> tuple[tuple[_Move, bool], ...]:
-    """The moves a pass may take from a node in a state whose weak flag is `weak`, each with
-    the weak flag after it. Worked out once per graph, node, pass and flag."""
+    """Return the moves a pass may take from a node in a state whose weak flag is `weak`.
+
+    Each move comes with the weak flag after it. The list is built once per graph, node,
+    pass and flag.
+    """
     key = (node, walk, weak)
     permitted: tuple[tuple[_Move, bool], ...] | None = deputy.path_moves.get(key)
     if permitted is None:
@@ -253,7 +256,7 @@ _Rank = tuple[int, str]
 
 
 def _hub_rank(deputy: DeputyGraph, node: str) -> _Rank | None:
-    """A hub's rank, (onward steps, node id), or None for a node that is not a hub.
+    """Return a hub's rank, (onward steps, node id), or None for a node that is not a hub.
 
     A walk from a hub stops only at hubs of a higher rank, so no two hub walks wait on
     each other.
@@ -326,9 +329,9 @@ def _run_passes(
     the graph for every principal with the same entries. Beyond a hub the walk is the
     hub's own walk, also cached, joined at the distance the hub was reached at.
 
-    Joining gives the shortest paths of one whole walk: a shortest path that passes a hub
-    has a first hub, the part before it avoids hubs and is found by the principal's own
-    walk, and the part after it by the hub's.
+    Joining gives the shortest paths of one whole walk. A shortest path that passes a hub
+    has a first hub. The part before it passes no hub, so the principal's own walk finds
+    it, and the hub's walk finds the part after it.
     """
     results: list[_PassResult] = []
     for allow_weak, allow_conditional in PASSES:
@@ -338,9 +341,9 @@ def _run_passes(
 
 
 def _one_pass(deputy: DeputyGraph, principal: str, walk: _Walk, via_agent: str | None, *, depth: int) -> _PassResult:
-    """One pass from a principal, joined to the walks of the entries and hubs it stops at.
+    """Walk one pass from a principal and join the walks of the entries and hubs it stops at.
 
-    `depth` counts the hub walks that wait on this one; past `HUB_DEPTH` the walk stops at
+    `depth` counts the hub walks that wait on this one. Past `HUB_DEPTH` the walk stops at
     no hub, which gives the same paths.
     """
     hubs_above = (_hub_rank(deputy, principal) or _NO_RANK) if depth < HUB_DEPTH else None
@@ -727,10 +730,10 @@ def paths_between(deputy: DeputyGraph, source: str, target: str | None) -> list[
 
 
 def not_seen_for(deputy: DeputyGraph, principal: str) -> list[str]:
-    """The "not analysed" notes that can change a principal's blast radius and paths.
+    """Return the "not analysed" notes that can change a principal's blast radius and paths.
 
     A note with subjects (`DeputyGraph.note_subjects`) counts when the principal reaches
-    one of them over edges of any type, which includes every walk the passes may take; a
+    one of them over edges of any type, which includes every walk the passes may take. A
     note without subjects, such as no organization data, concerns every principal.
     """
     subjects = deputy.note_subjects
@@ -747,10 +750,10 @@ def not_seen_for(deputy: DeputyGraph, principal: str) -> list[str]:
 
 
 def principals_reaching(deputy: DeputyGraph, nodes: Iterable[str]) -> set[str]:
-    """The users, roles and escalated principals that reach one of the nodes over edges of any type.
+    """Return the users, roles and escalated principals that reach one of the nodes over any edges.
 
-    The reverse of the walk in `not_seen_for`: a principal is in the set exactly when that
-    function counts a note about these nodes for it.
+    This is the walk of `not_seen_for` in reverse, so a principal is in the set exactly
+    when that function counts a note about these nodes for it.
     """
     graph = deputy.graph
     seen = {node for node in nodes if node in graph}

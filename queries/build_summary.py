@@ -41,8 +41,8 @@ class BuildSummary:
     attack_paths: frozenset[AttackPath]
     reach: Mapping[str, frozenset[Access]]  # principals with an empty reach are left out
     notes: tuple[str, ...] = ()
-    # Indexes into `notes` of the notes about some nodes only, and for each principal the
-    # ones about nodes it can reach; the other notes concern every principal.
+    # Indexes into `notes`: the notes about particular nodes, and for each principal those
+    # about nodes it can reach. Every other note concerns all principals.
     scoped_notes: frozenset[int] = frozenset()
     principal_notes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 

@@ -189,9 +189,9 @@ class GraphStore:
                 f"(schemes: {', '.join(BOLT_SCHEMES)})"
             )
         try:
-            # The queries read properties that only some builds set, such as `weak`; the
-            # server's "property key does not exist" notes on them are not problems, and
-            # the driver would log each one with the whole query text.
+            # The queries read properties that only some builds set, such as `weak`. The
+            # server's "property key does not exist" notifications about them are expected,
+            # and the driver would log each one with the whole query text.
             driver = GraphDatabase.driver(
                 settings.uri,
                 auth=(settings.user, settings.password),

@@ -75,7 +75,7 @@ Route = tuple[str, ...]  # the versions an alias routes to, sorted; empty when i
 
 @dataclass(slots=True)
 class VersionState:
-    """What one agent version runs with in one build, as one set of items per part."""
+    """The settings one agent version runs with in one build, as one set of items per part."""
 
     roles: set[Item] = field(default_factory=set)  # (role ARN, policy digest)
     permissions: set[Item] = field(default_factory=set)  # (role, rel, target, actions)

@@ -205,7 +205,7 @@ def test_check_lists_missing_context_key() -> None:
 
 def test_check_names_allow_missing_key() -> None:
     # The IAM policy simulator reports a condition key that a request lacks as a missing
-    # context value; the Allow is there, but without the key its condition is false.
+    # context value. The Allow exists, but without the key its condition is false.
     account = Path(__file__).resolve().parents[1] / "data" / "cloudsplaining-account"
     result = deputy_json(
         "check",
@@ -488,7 +488,7 @@ def test_blast_radius_names_missing_group(tmp_path: Path) -> None:
     assert deputy_json("analyze", str(trimmed))["not_seen"] == [note]
     table = deputy("blast-radius", str(trimmed), "--principal", ALICE).stdout.splitlines()
     assert table[-2:] == ["Not analysed (paths may be missing):", f"  {note}"]
-    # hr-analyst is in no group, so the missing group cannot change its answer.
+    # hr-analyst is in no group, so the missing group cannot change its paths.
     assert (
         deputy_json("blast-radius", str(trimmed), "--principal", f"arn:aws:iam::{ACCOUNT}:user/hr-analyst")["not_seen"]
         == []

@@ -100,6 +100,6 @@ def test_paths_mark_potential_steps(
         path = client.get("/v1/paths", params={"from": user, "to": create_vpc}).json()["items"][0]
         assert path["potential"] is False
         # Equally short exact paths exist (access keys, or a write through a user it gets keys
-        # for), and the two stores may pick either; none of their steps is potential.
+        # for), and the two stores may pick either. None of their steps is potential.
         assert path["hops"] == 2
         assert [edge["potential"] for edge in path["edges"]] == [None, None]

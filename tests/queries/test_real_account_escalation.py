@@ -59,9 +59,9 @@ ESCALATING: dict[str, tuple[Rel, bool]] = {
 }
 # A user acts as no role here, so writing a role's policy helps only the role itself.
 ROLE_ONLY = {"privesc9-AttachRolePolicy", "privesc12-PutRolePolicy"}
-# A role is in no group and acts as no user, so its user and group writes help a user whose
-# access keys or password its holder must also have; the export does not record credentials,
-# so the role's edge is potential (iam-vulnerable's own profile for these paths is the role).
+# A role is in no group and acts as no user, so its user and group writes help only a user
+# whose access keys or password the role's holder also has. The export does not record
+# credentials, so the role's edge is potential. iam-vulnerable's profile for these paths is the role.
 CREDENTIALS_NEEDED = {"privesc7-AttachUserPolicy", "privesc8-AttachGroupPolicy", "privesc10-PutUserPolicy"}
 CREDENTIALS_NEEDED |= {"privesc11-PutGroupPolicy", "privesc13-AddUserToGroup"}
 
